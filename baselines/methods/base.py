@@ -1,0 +1,112 @@
+"""The Method interface: every baseline is one file in this folder with one Method subclass.
+
+A method has four members and nothing else that the harness calls:
+
+1. `build_model(backbone)`   wraps a causal LM (GPT-2-style, from baselines/backbone.py) into
+                             an `nn.Module` whose `forward(**batch)` returns a `StepOutput` with
+                             the training loss. Putting the whole training computation, all
+                             latent passes included, inside one `forward` is what lets the same
+                             module run under DDP without per-pass synchronisation.
+2. `encode(example, stage)`  turns an Example into token-id lists for training at curriculum
+                             `stage` (`input_ids`, `labels` with -100 on positions not scored,
+                             and any method extras of equal length).
+3. `generate(model, questions, budget)`  answers a batch of questions with batched, KV-cached
+                             greedy decoding; `budget` is the test-time compute knob (latent
+                             steps, pauses, loop depth, diffusion steps; None = the trained one).
+4. `stage_at(step, total_steps)`  the curriculum stage at an optimizer step (0 for methods
+                             without a curriculum); the harness resets the optimizer when the
+                             stage changes and `config.reset_optimizer` is set.
+
+A method's hyperparameters live in a dataclass `Config` declared next to it; `knob` names the
+config field that is the test-time compute knob. Every method reports forward passes and
+generated tokens per example, and the number of positions each forward pass processed, so that
+compute.py can turn them into FLOPs.
+
+The text format shared by all methods (coconut's):
+    question  "\n"  step_1 "\n" ... step_k "\n"  "### " answer  <eos>
+Token-level methods replace the steps with special tokens (see SPECIAL_TOKENS).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from baselines.tasks.base import Example
+
+ANSWER_MARKER = "###"
+PAD, EOS, BOT, EOT, LATENT, PAUSE = "<pad>", "<eos>", "<bot>", "<eot>", "<latent>", "<pause>"
+SPECIAL_TOKENS = (PAD, EOS, BOT, EOT, LATENT, PAUSE)
+
+
+@dataclass
+class MethodConfig:
+    """Fields every method has; subclasses add their own."""
+
+    reset_optimizer: bool = False  # reset AdamW state at each curriculum stage change
+    max_new_tokens: int = 64  # generation limit after the question (and latent steps)
+
+
+@dataclass
+class StepOutput:
+    """What a method's model returns from forward(**batch) during training."""
+
+    loss: torch.Tensor  # scalar
+    forward_passes: int  # sequential forward passes through the backbone for this batch
+    positions: int  # total token positions the backbone processed, summed over passes and batch
+    extras: dict[str, float] = field(default_factory=dict)  # method-specific scalars to log
+
+
+@dataclass
+class Generation:
+    """What `generate` returns for a batch of B questions."""
+
+    texts: list[str]  # decoded text after the question (answer marker included when produced)
+    generated_tokens: torch.Tensor  # [B] tokens sampled from the vocabulary, eos included
+    forward_passes: torch.Tensor  # [B] sequential backbone passes spent on each example
+    latent_steps: int  # latent steps (thoughts, pauses, loops, diffusion steps) per example
+    positions: torch.Tensor  # [B] token positions processed for each example (for FLOPs)
+
+
+def extract_answer(text: str) -> str:
+    """The answer is what follows the last answer marker, up to the end of that line."""
+    if ANSWER_MARKER not in text:
+        return ""
+    return text.rsplit(ANSWER_MARKER, 1)[1].split("\n", 1)[0].strip()
+
+
+class Method(ABC):
+    name: ClassVar[str]  # the file name, e.g. "coconut"
+    paper: ClassVar[str | None] = None  # catalog id of the paper it implements
+    Config: ClassVar[type[MethodConfig]] = MethodConfig
+    knob: ClassVar[str | None] = None  # config field that is the test-time compute knob
+    num_stages: int = 1
+
+    def __init__(self, config: MethodConfig, tokenizer):
+        self.config = config
+        self.tokenizer = tokenizer  # transformers.PreTrainedTokenizerFast with SPECIAL_TOKENS
+
+    def token_id(self, token: str) -> int:
+        return self.tokenizer.convert_tokens_to_ids(token)
+
+    @abstractmethod
+    def build_model(self, backbone: nn.Module) -> nn.Module:
+        """Wrap the backbone; the returned module's forward(**batch) returns a StepOutput."""
+
+    @abstractmethod
+    def encode(self, example: Example, stage: int) -> dict[str, list[int]]:
+        """Token ids for training: input_ids, labels (-100 = not scored), extras."""
+
+    @abstractmethod
+    def generate(self, model: nn.Module, questions: list[Example], budget: int | None = None) -> Generation:
+        """Batched greedy answers to `questions` at test-time compute `budget`."""
+
+    def stage_at(self, step: int, total_steps: int) -> int:
+        """Curriculum stage at optimizer step `step` of `total_steps` (equal shares per stage)."""
+        if self.num_stages <= 1 or total_steps <= 0:
+            return 0
+        return min(step * self.num_stages // total_steps, self.num_stages - 1)

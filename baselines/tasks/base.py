@@ -1,0 +1,71 @@
+"""The Task interface: every task is one file in this folder with one Task subclass.
+
+A task produces examples in the coconut format (question, reasoning steps, answer), generated
+locally and deterministically by default, or read from the official files when a data directory
+holds them; it scores a predicted answer; its `version` is copied into every result so that a
+change to the data or the scorer is visible.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass(frozen=True)
+class Example:
+    question: str
+    steps: tuple[str, ...]
+    answer: str
+    meta: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+class Task(ABC):
+    """Subclasses set `name`, `version`, `description` and implement generate/score.
+
+    `options` are task parameters (e.g. `digits=4` for multiplication); they are recorded in
+    every result together with `version`.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[int]
+    description: ClassVar[str]
+
+    def __init__(self, data_dir: str | Path | None = None, **options):
+        self.data_dir = Path(data_dir) if data_dir else None
+        self.options = options
+
+    # -- data -------------------------------------------------------------------------------
+    @abstractmethod
+    def generate(self, split: str, n: int, seed: int) -> list[Example]:
+        """`n` examples of `split`, a pure function of (split, n, seed, options)."""
+
+    def load(self, split: str) -> list[Example] | None:
+        """The official examples of `split` from `data_dir`, or None when not present."""
+        return None
+
+    def examples(self, split: str, n: int | None, seed: int) -> list[Example]:
+        """Official examples when present (the first `n`), else `n` generated ones."""
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+        official = self.load(split)
+        if official is not None:
+            return official if n is None else official[:n]
+        if n is None:
+            raise ValueError(f"task {self.name}: no official {split} files; give a number of examples")
+        return self.generate(split, n, seed)
+
+    # -- scoring ----------------------------------------------------------------------------
+    def normalize(self, answer: str) -> str:
+        return " ".join(answer.strip().split()).rstrip(".").lower()
+
+    def score(self, prediction: str, example: Example) -> bool:
+        """True when the predicted answer (text after the answer marker) is correct."""
+        return self.normalize(prediction) == self.normalize(example.answer)
+
+    def info(self) -> dict:
+        return {"name": self.name, "version": self.version, "options": dict(self.options)}

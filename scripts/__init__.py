@@ -1,0 +1,1 @@
+"""The command-line layer (`latent ...`): thin calls into catalog/ and baselines/."""
