@@ -59,6 +59,11 @@ class Paper(Strict):
     title: Str = Field(description="Exact title, whitespace normalised.")
     authors: list[Str] = Field(min_length=1, description="Full author list, in order, as 'Given Family'.")
     date: dt.date = Field(description="Date of the first public version (first arXiv version).")
+    date_precision: Literal["day", "month"] = Field(
+        default="day",
+        description="`month` when only the year and month of the first version are known "
+        "(the day in `date` is then 01 and is not shown).",
+    )
     venue: Str = Field(description="Latest known venue, e.g. `ICLR 2025`; `arXiv` while unpublished.")
     arxiv: Annotated[str, Field(pattern=ARXIV_PATTERN)] | None = Field(
         default=None, description="arXiv id without version, e.g. `2412.06769`."
