@@ -1,0 +1,116 @@
+"""Batched, KV-cached greedy decoding shared by every method.
+
+Padding convention for generation: prompts are LEFT-padded, so every row of a batch ends at
+the same column and the next token of every row is read from the last position. The attention
+mask is 1 on real positions and 0 on padding; position ids are computed from the mask
+(`cumsum(mask) - 1`, clamped at 0 on the padding), so a left-padded row gets exactly the
+positions it would get alone. Training uses right padding instead (see harness.collate).
+
+Methods with latent steps run their latent passes themselves (feeding hidden states back as
+`inputs_embeds`), then hand the cache and the remaining prompt embeddings to `greedy_decode`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from transformers import GPT2LMHeadModel
+
+
+def positions_from_mask(attention_mask: Tensor) -> Tensor:
+    """[B, T] position ids for a left-padded mask [B, T]: 0, 1, 2, ... from the first real token."""
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+def encode_left_padded(tokenizer, texts: list[str], device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
+    """Token ids [B, T] of `texts`, left-padded with the pad id, and the attention mask [B, T]."""
+    rows = [tokenizer.encode(text, add_special_tokens=False) for text in texts]
+    return left_pad(rows, tokenizer.pad_token_id, device)
+
+
+def left_pad(rows: list[list[int]], pad_id: int, device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
+    """Left-pad lists of ids into ids [B, T] and mask [B, T]."""
+    width = max((len(row) for row in rows), default=0)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        if row:
+            ids[i, width - len(row):] = torch.tensor(row, dtype=torch.long)
+            mask[i, width - len(row):] = 1
+    return ids.to(device), mask.to(device)
+
+
+@torch.no_grad()
+def greedy_decode(
+    model: GPT2LMHeadModel,
+    inputs_embeds: Tensor,
+    attention_mask: Tensor,
+    past_key_values=None,
+    position_ids: Tensor | None = None,
+    *,
+    max_new_tokens: int,
+    eos_id: int,
+    pad_id: int,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Greedy continuation of a left-padded batch.
+
+    inputs_embeds   [B, T, D]  the prompt (or, with a cache, what follows the cached part)
+    attention_mask  [B, P+T]   over cached positions P (0 without a cache) and the T new ones
+    past_key_values            a transformers cache holding P positions, or None
+    position_ids    [B, T]     default: from the mask (see module docstring)
+
+    Returns
+      tokens          [B, N]  generated ids, N <= max_new_tokens; after a row's eos: pad_id
+      n_generated     [B]     tokens generated per row, its eos included
+      forward_passes  [B]     backbone passes spent per row (one per generated token)
+
+    Each step computes the logits of the last position only. A row stops at its eos; the loop
+    stops as soon as every row has stopped.
+    """
+    batch, width, _ = inputs_embeds.shape
+    device = inputs_embeds.device
+    if attention_mask.shape[0] != batch or attention_mask.shape[1] < width:
+        raise ValueError(f"attention_mask {tuple(attention_mask.shape)} does not cover inputs_embeds {tuple(inputs_embeds.shape)}")
+    mask = attention_mask.long()
+    if position_ids is None:
+        position_ids = positions_from_mask(mask)[:, -width:]
+    embed = model.get_input_embeddings()
+
+    tokens = torch.full((batch, max_new_tokens), pad_id, dtype=torch.long, device=device)
+    n_generated = torch.zeros(batch, dtype=torch.long, device=device)
+    forward_passes = torch.zeros(batch, dtype=torch.long, device=device)
+    done = torch.zeros(batch, dtype=torch.bool, device=device)
+    x, positions, cache = inputs_embeds, position_ids, past_key_values
+    steps = 0
+    for step in range(max_new_tokens):
+        out = model.transformer(
+            inputs_embeds=x, attention_mask=mask, position_ids=positions,
+            past_key_values=cache, use_cache=True,
+        )
+        logits = model.lm_head(out.last_hidden_state[:, -1])  # [B, V], last position only
+        next_id = logits.argmax(dim=-1)  # [B]
+        active = ~done
+        forward_passes += active.long()
+        n_generated += active.long()
+        next_id = torch.where(active, next_id, torch.full_like(next_id, pad_id))
+        tokens[:, step] = next_id
+        steps = step + 1
+        done |= next_id == eos_id
+        if bool(done.all()):
+            break
+        cache = out.past_key_values
+        x = embed(next_id)[:, None, :]  # [B, 1, D]
+        mask = torch.cat([mask, torch.ones((batch, 1), dtype=mask.dtype, device=device)], dim=1)
+        positions = positions[:, -1:] + 1  # [B, 1]
+    return tokens[:, :steps], n_generated, forward_passes
+
+
+def decode_rows(tokenizer, tokens: Tensor, n_generated: Tensor, eos_id: int) -> list[str]:
+    """Text of each row's generated tokens, its eos and padding removed."""
+    texts = []
+    for row, n in zip(tokens.tolist(), n_generated.tolist()):
+        row = row[:n]
+        if row and row[-1] == eos_id:
+            row = row[:-1]
+        texts.append(tokenizer.decode(row, skip_special_tokens=False))
+    return texts

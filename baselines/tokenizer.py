@@ -1,0 +1,102 @@
+"""Tokenizers: a word-level one built from the task's own texts (default), or GPT-2's BPE.
+
+The word-level tokenizer (the `tokenizers` library's WordLevel model) splits text into
+  - words (runs of letters), each with the single space before it when there is one
+    (" lempus" and "lempus" are different tokens),
+  - single digits (numbers are spelled digit by digit, so every number is covered),
+  - single punctuation characters, "###" (the answer marker) as one token,
+  - newlines and any other whitespace character as tokens of their own.
+Because the space is part of the token, decoding is plain concatenation and gives back the
+exact text (`decode(encode(t)) == t` for any text made of known pieces); nothing is lost for
+the scorers. Unknown pieces map to `<unk>`.
+
+The special tokens of baselines.methods.base (SPECIAL_TOKENS: <pad> <eos> <bot> <eot> <latent>
+<pause>) are added to every tokenizer, with `pad_token=<pad>` and `eos_token=<eos>`. Tokenizers
+are saved next to a run's checkpoint with `save_pretrained` and read back with `load_tokenizer`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+from baselines.methods.base import EOS, PAD, SPECIAL_TOKENS
+
+UNK = "<unk>"
+
+# One piece per match; "isolated" keeps every match as its own pre-token and drops nothing,
+# because the last alternative matches any single whitespace character left over.
+PIECES = r"[ ]?###|\n|[ ]?[^\W\d_]+|[ ]?\d|[ ]?[^\s\w]|[ ]?_|\s"
+
+
+def _pre_tokenizer() -> pre_tokenizers.PreTokenizer:
+    return pre_tokenizers.Split(Regex(PIECES), behavior="isolated")
+
+
+def pieces(text: str) -> list[str]:
+    """The pre-tokens of `text` (what the vocabulary is built from)."""
+    return [piece for piece, _ in _pre_tokenizer().pre_tokenize_str(text)]
+
+
+def _wrap(backend: Tokenizer, unk_token: str | None = UNK) -> PreTrainedTokenizerFast:
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        unk_token=unk_token,
+        pad_token=PAD,
+        eos_token=EOS,
+        clean_up_tokenization_spaces=False,
+    )
+    tokenizer.add_special_tokens({"additional_special_tokens": [t for t in SPECIAL_TOKENS if t not in (PAD, EOS)]})
+    tokenizer.padding_side = "left"  # generation pads on the left (see generation.py)
+    return tokenizer
+
+
+def build_tokenizer(texts: Iterable[str], min_count: int = 1) -> PreTrainedTokenizerFast:
+    """A word-level tokenizer whose vocabulary is every piece of `texts` (seen >= min_count).
+
+    Ids: the special tokens first (<unk>, then SPECIAL_TOKENS in order), then pieces sorted by
+    decreasing count and then alphabetically, so the same texts always give the same ids.
+    """
+    counts: Counter[str] = Counter()
+    pre = _pre_tokenizer()
+    for text in texts:
+        counts.update(piece for piece, _ in pre.pre_tokenize_str(text))
+    specials = [UNK, *SPECIAL_TOKENS]
+    vocab = {token: i for i, token in enumerate(specials)}
+    for piece, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        if count >= min_count and piece not in vocab:
+            vocab[piece] = len(vocab)
+    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
+    backend.pre_tokenizer = pre
+    backend.decoder = decoders.Fuse()
+    return _wrap(backend)
+
+
+def load_gpt2_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
+    """GPT-2's byte-level BPE from a folder holding vocab.json and merges.txt, plus our specials.
+
+    Built with the `tokenizers` library directly (byte-level pre-tokenizer and decoder, no
+    prefix space), which behaves the same across transformers versions.
+    """
+    folder = Path(path)
+    vocab, merges = folder / "vocab.json", folder / "merges.txt"
+    for file in (vocab, merges):
+        if not file.is_file():
+            raise FileNotFoundError(f"GPT-2 tokenizer file missing: {file}")
+    bpe = models.BPE.from_file(str(vocab), str(merges))
+    backend = Tokenizer(bpe)
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    return _wrap(backend, unk_token=None)
+    return tokenizer
+
+
+def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
+    """A tokenizer saved with `save_pretrained` (word-level or GPT-2)."""
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    tokenizer.padding_side = "left"
+    return tokenizer
