@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from catalog.model import Paper
 
@@ -56,33 +57,46 @@ def _short_list(key: str, values: list[str]) -> str:
     return f"{key}:\n" + "\n".join(f"  - {_scalar(v)}" for v in values)
 
 
+def _is_default(paper: Paper, name: str, value: Any) -> bool:
+    info = type(paper).model_fields[name]
+    if info.is_required():
+        return False
+    return value is None or value == [] or value == {} or value == info.get_default(call_default_factory=True)
+
+
+def _field_lines(name: str, value: Any) -> list[str]:
+    """`name: value` in the canonical layout for this field (or a generic one for new fields)."""
+    if name == "arxiv":
+        return [f'arxiv: "{value}"']  # quoted: unquoted, YAML would read 2412.10 as a number
+    if name == "tldr":
+        return [f"tldr: {_block_text(value) or _scalar(value)}"]
+    if name == "date":
+        return [f"date: {value.isoformat()}"]
+    if name == "code":
+        return ["code:"] + [
+            line
+            for repo in value
+            for line in (f"  - url: {_scalar(repo.url)}", f"    official: {'true' if repo.official else 'false'}")
+        ]
+    if isinstance(value, list) and value and isinstance(value[0], BaseModel):
+        return [f"{name}:"] + [f"  - {_flow(item.model_dump(mode='json', exclude_none=True))}" for item in value]
+    if isinstance(value, list) and name == "authors":
+        return [f"{name}:"] + [f"  - {_scalar(v)}" for v in value]
+    if isinstance(value, list):
+        return [_short_list(name, value)]
+    if isinstance(value, BaseModel):
+        return [f"{name}: {_flow(value.model_dump(mode='json', exclude_none=True))}"]
+    return [f"{name}: {_scalar(value)}"]
+
+
 def dump_paper(paper: Paper) -> str:
-    """The canonical YAML text of `paper` (ends with a newline)."""
-    out = [HEADER, f"id: {paper.id}", f"title: {_scalar(paper.title)}", "authors:"]
-    out += [f"  - {_scalar(a)}" for a in paper.authors]
-    out.append(f"date: {paper.date.isoformat()}")
-    out.append(f"venue: {_scalar(paper.venue)}")
-    if paper.arxiv:
-        out.append(f'arxiv: "{paper.arxiv}"')
-    if paper.arxiv_version is not None:
-        out.append(f"arxiv_version: {paper.arxiv_version}")
-    if paper.doi:
-        out.append(f"doi: {_scalar(paper.doi)}")
-    if paper.url:
-        out.append(f"url: {_scalar(paper.url)}")
-    if paper.code:
-        out.append("code:")
-        for repo in paper.code:
-            out += [f"  - url: {_scalar(repo.url)}", f"    official: {'true' if repo.official else 'false'}"]
-    out.append(_short_list("taxonomy", paper.taxonomy))
-    if paper.tags:
-        out.append(_short_list("tags", paper.tags))
-    out.append(f"tldr: {_block_text(paper.tldr) or _scalar(paper.tldr)}")
-    if paper.baselines:
-        out.append(_short_list("baselines", paper.baselines))
-    if paper.results:
-        out.append("results:")
-        out += [f"  - {_flow(r.model_dump(exclude_none=True))}" for r in paper.results]
+    """The canonical YAML text of `paper` (ends with a newline): fields in model order, optional
+    fields left out when empty or at their default."""
+    out = [HEADER]
+    for name in type(paper).model_fields:
+        value = getattr(paper, name)
+        if not _is_default(paper, name, value):
+            out += _field_lines(name, value)
     return "\n".join(out) + "\n"
 
 
