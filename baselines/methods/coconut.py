@@ -1,0 +1,355 @@
+"""Coconut: reasoning in a continuous latent space (catalog id `hao2024training`).
+
+Hao et al., "Training Large Language Models to Reason in a Continuous Latent Space" (2024).
+The model's last hidden state is fed back as the next input embedding (a "continuous thought")
+instead of being decoded into a token. A staged curriculum teaches it: at stage k the first k
+reasoning steps of the chain are replaced by k*c thoughts between `<bot>` and `<eot>`, and the
+model is trained with cross-entropy on the language tokens that remain (the later steps and the
+answer). Stages 0..max_latent_stage follow one another; a final stage drops every remaining
+step and keeps max_latent_stage*c thoughts. The optimizer is reset at every stage change.
+
+Compute knob: `thoughts`, the number of continuous thoughts at test time (default c x
+max_latent_stage, the number the final stage trains with). n thoughts cost n+1 sequential
+backbone passes before the first answer token.
+
+Ablations (the paper's section on what matters) are config values, not separate code paths:
+  curriculum=False     "w/o curriculum": train on the final stage from the first step
+  thought="none"       "w/o thought": the same curriculum over removed steps, but no thoughts
+                       (and no <bot>/<eot> markers): the model learns to skip steps
+  thought="pause"      "pause as thought": each thought is the learned embedding of the
+                       `<pause>` token instead of a fed-back hidden state (same curriculum)
+Each is also registered as a method of its own (coconut_no_curriculum, coconut_no_thought,
+coconut_pause_as_thought: tiny subclasses at the end of this file that only change defaults),
+so `latent bench run --method coconut_pause_as_thought` and `latent bench ls` name them.
+
+Training batch layout. The harness right-pads. Examples of a batch may have different numbers
+of thoughts (`uniform_prob` mixes stages) and different question lengths, so the model
+realigns each row by gather (no per-row loop): rows are shifted right so that every `<bot>` ends
+at the same column A-1; the thoughts of row i then sit at columns A .. A+n_i-1. With n = the
+largest thought count of the batch the forward runs n+1 passes, each computing only its new
+columns on top of the KV cache of the previous ones (as the reference does):
+  pass 0      columns [0, A)               -> hidden state at A-1 = thought 1 of every row
+  pass t      column A+t-1 (t = 1..n-1)    -> thought t+1
+  pass n      columns [A+n-1, end)         -> the language positions
+A column whose row has fewer thoughts holds an ordinary token embedding; torch.where picks,
+per row, between the fed-back hidden state and the token embedding. Position ids come from the
+attention mask, so a shifted row sees exactly the positions it would see alone.
+
+The helpers `lm_loss`, `align_rows` and `run_latent_passes` are shared with codi.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from baselines.generation import decode_rows, greedy_decode, left_pad, positions_from_mask
+from baselines.methods.base import (
+    ANSWER_MARKER, BOT, EOT, LATENT, PAUSE, Generation, Method, MethodConfig, StepOutput,
+)
+from baselines.tasks.base import Example
+
+THOUGHT_KINDS = ("continuous", "pause", "none")
+
+
+# -- shared helpers (coconut, codi, icot) ---------------------------------------------------------
+def example_parts(tokenizer, example: Example) -> tuple[list[int], list[list[int]], list[int]]:
+    """Token ids of `question\\n`, of each `step\\n`, and of `### answer<eos>` (coconut's format)."""
+    def ids(text: str) -> list[int]:
+        return tokenizer.encode(text, add_special_tokens=False)
+
+    question = ids(example.question + "\n")
+    steps = [ids(step + "\n") for step in example.steps]
+    answer = ids(f"{ANSWER_MARKER} {example.answer}") + [tokenizer.eos_token_id]
+    return question, steps, answer
+
+
+def lm_loss(lm_head: nn.Module, hidden: Tensor, labels: Tensor) -> Tensor:
+    """Mean next-token cross-entropy over scored positions; the vocabulary projection runs only
+    on them. hidden [B, T, D], labels [B, T] (-100 = not scored)."""
+    targets = labels[:, 1:]  # [B, T-1]
+    keep = targets != -100
+    logits = lm_head(hidden[:, :-1][keep])  # [K, V]
+    return F.cross_entropy(logits.float(), targets[keep])
+
+
+def align_rows(anchor: Tensor, tensors: list[tuple[Tensor, int]], mask: Tensor) -> tuple[list[Tensor], Tensor]:
+    """Shift each row right so that every row's `anchor` column lands on the same column.
+
+    anchor [B] column of each row; `tensors` are ([B, T] tensor, fill value) pairs moved the same
+    way; mask [B, T] (1 = real token). Returns the shifted tensors and mask [B, W], where W drops
+    the columns that are padding in every row. One gather per tensor, no per-row loop.
+    """
+    batch, width = mask.shape
+    shift = anchor.max() - anchor  # [B]
+    new_width = int((shift + mask.sum(1)).max())
+    cols = torch.arange(new_width, device=mask.device)[None, :] - shift[:, None]  # [B, W]
+    valid = (cols >= 0) & (cols < width)
+    cols = cols.clamp(0, width - 1)
+    moved = [torch.where(valid, t.gather(1, cols), torch.full_like(cols, fill)) for t, fill in tensors]
+    new_mask = torch.where(valid, mask.gather(1, cols), torch.zeros_like(cols))
+    return moved, new_mask
+
+
+@dataclass
+class PassesOutput:
+    hidden: Tensor  # [B, W, D] last hidden state (after the final LayerNorm) of every column
+    passes: int  # sequential backbone passes
+    positions: int  # columns processed, summed over passes and rows (padding included)
+    final_start: int  # first column of the last pass
+    final_layers: tuple[Tensor, ...] | None  # per-layer hidden states of the last pass (on request)
+
+
+def run_latent_passes(transformer: nn.Module, embeds: Tensor, mask: Tensor, start: int, n_latent: Tensor,
+                      project: nn.Module | None = None, output_hidden_states: bool = False) -> PassesOutput:
+    """The KV-cached multi-pass forward over a batch whose thoughts start at column `start`.
+
+    embeds [B, W, D] token embeddings (thought columns hold placeholders), mask [B, W],
+    n_latent [B] thoughts per row (row i has them at columns start .. start+n_i-1). Thought t+1
+    of a row is the (optionally projected) last hidden state at the column before it.
+    """
+    batch, width, _ = embeds.shape
+    positions = positions_from_mask(mask)
+    max_n = int(n_latent.max()) if n_latent.numel() else 0
+    if max_n == 0:
+        out = transformer(inputs_embeds=embeds, attention_mask=mask, position_ids=positions,
+                          output_hidden_states=output_hidden_states)
+        return PassesOutput(out.last_hidden_state, 1, batch * width, 0, out.hidden_states)
+
+    def feed(state: Tensor) -> Tensor:  # [B, D] -> [B, D]
+        return project(state) if project is not None else state
+
+    chunks: list[Tensor] = []
+    out = transformer(inputs_embeds=embeds[:, :start], attention_mask=mask[:, :start],
+                      position_ids=positions[:, :start], use_cache=True)
+    chunks.append(out.last_hidden_state)
+    cache, previous = out.past_key_values, out.last_hidden_state[:, -1]  # previous [B, D]
+    for t in range(max_n - 1):
+        col = start + t
+        x = torch.where((n_latent > t)[:, None], feed(previous), embeds[:, col])[:, None]  # [B, 1, D]
+        out = transformer(inputs_embeds=x, attention_mask=mask[:, : col + 1], position_ids=positions[:, col: col + 1],
+                          past_key_values=cache, use_cache=True)
+        chunks.append(out.last_hidden_state)
+        cache, previous = out.past_key_values, out.last_hidden_state[:, -1]
+    col = start + max_n - 1
+    first = torch.where((n_latent >= max_n)[:, None], feed(previous), embeds[:, col])  # [B, D]
+    x = torch.cat([first[:, None], embeds[:, col + 1:]], dim=1)  # [B, W-col, D]
+    out = transformer(inputs_embeds=x, attention_mask=mask, position_ids=positions[:, col:],
+                      past_key_values=cache, use_cache=False, output_hidden_states=output_hidden_states)
+    chunks.append(out.last_hidden_state)
+    return PassesOutput(torch.cat(chunks, dim=1), max_n + 1, batch * (width + max_n - 1), col, out.hidden_states)
+
+
+@torch.no_grad()
+def generate_with_thoughts(backbone: nn.Module, prompts: list[list[int]], n_thoughts: int, suffix: list[int],
+                           max_new_tokens: int, eos_id: int, pad_id: int,
+                           project: nn.Module | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Batched greedy answers after `n_thoughts` continuous thoughts.
+
+    prompts: token ids per question, ending where the first thought goes (after <bot>); `suffix`
+    (e.g. [<eot>]) follows the last thought. Runs one pass over the left-padded prompts, one
+    KV-cached pass per further thought, then greedy_decode from [last thought, suffix].
+    Returns tokens [B, N], n_generated [B], forward_passes [B], positions [B].
+    """
+    device = next(backbone.parameters()).device
+    embed = backbone.get_input_embeddings()
+    ids, mask = left_pad(prompts, pad_id, device)  # [B, P]
+    batch = ids.shape[0]
+    prompt_len = mask.sum(1)  # [B]
+    suffix_embeds = embed(torch.tensor(suffix, dtype=torch.long, device=device))[None].expand(batch, -1, -1)
+    if n_thoughts == 0:
+        x = torch.cat([embed(ids), suffix_embeds], dim=1)
+        mask = torch.cat([mask, mask.new_ones(batch, len(suffix))], dim=1)
+        tokens, n_gen, passes = greedy_decode(backbone, x, mask, max_new_tokens=max_new_tokens, eos_id=eos_id, pad_id=pad_id)
+        return tokens, n_gen, passes, prompt_len + len(suffix) + passes - 1
+    positions = positions_from_mask(mask)
+    out = backbone.transformer(inputs_embeds=embed(ids), attention_mask=mask, position_ids=positions, use_cache=True)
+    cache, state, last = out.past_key_values, out.last_hidden_state[:, -1:], positions[:, -1:]  # state [B, 1, D]
+    for _ in range(n_thoughts - 1):
+        thought = project(state) if project is not None else state
+        mask = torch.cat([mask, mask.new_ones(batch, 1)], dim=1)
+        last = last + 1
+        out = backbone.transformer(inputs_embeds=thought, attention_mask=mask, position_ids=last,
+                                   past_key_values=cache, use_cache=True)
+        cache, state = out.past_key_values, out.last_hidden_state[:, -1:]
+    thought = project(state) if project is not None else state
+    x = torch.cat([thought, suffix_embeds], dim=1)  # [B, 1+S, D]
+    mask = torch.cat([mask, mask.new_ones(batch, x.shape[1])], dim=1)
+    x_positions = last + torch.arange(1, x.shape[1] + 1, device=device)[None]
+    tokens, n_gen, passes = greedy_decode(backbone, x, mask, cache, x_positions, max_new_tokens=max_new_tokens,
+                                          eos_id=eos_id, pad_id=pad_id)
+    # prompt + thoughts + suffix, then one new position per later pass
+    return tokens, n_gen, passes + n_thoughts, prompt_len + n_thoughts + len(suffix) + passes - 1
+
+
+# -- the method -----------------------------------------------------------------------------------
+@dataclass
+class Config(MethodConfig):
+    c_thought: int = 1  # continuous thoughts per replaced reasoning step (c)
+    max_latent_stage: int = 6  # stages that replace steps by thoughts; then the final stage
+    thoughts: int | None = None  # test-time compute knob; None = c_thought * max_latent_stage
+    thought: str = "continuous"  # "continuous" (Coconut), "pause" (pause as thought), "none" (w/o thought)
+    curriculum: bool = True  # False = "w/o curriculum": train on the final stage only
+    stage_share: float | None = None  # share of the optimizer steps per non-final stage (None = equal shares;
+    #                                   the reference's ProsQA recipe, 5 of 50 epochs per stage, is 0.1)
+    uniform_prob: float = 0.0  # probability that an example is drawn at a random stage instead (reference: 0)
+    reset_optimizer: bool = True  # fresh AdamW state at every stage change
+
+    def __post_init__(self) -> None:
+        if self.thought not in THOUGHT_KINDS:
+            raise ValueError(f"coconut config: thought={self.thought!r}; expected one of {THOUGHT_KINDS}")
+        if self.c_thought < 0 or self.max_latent_stage < 0:
+            raise ValueError("coconut config: c_thought and max_latent_stage must be >= 0")
+        if self.stage_share is not None and not 0 < self.stage_share <= 1:
+            raise ValueError(f"coconut config: stage_share={self.stage_share} must be in (0, 1]")
+        trained = 0 if self.thought == "none" else self.c_thought * self.max_latent_stage
+        if self.thoughts is None:
+            self.thoughts = trained
+        if self.thought == "none" and self.thoughts != 0:
+            raise ValueError("coconut config: thought='none' uses no thoughts; thoughts must be 0")
+
+
+class CoconutModel(nn.Module):
+    """The backbone plus the multi-pass training forward (see the module docstring)."""
+
+    def __init__(self, backbone: nn.Module, *, latent_id: int, bot_id: int, pad_id: int, feedback: bool):
+        super().__init__()
+        self.backbone = backbone
+        self.latent_id, self.bot_id, self.pad_id, self.feedback = latent_id, bot_id, pad_id, feedback
+
+    def prepare(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor | None = None):
+        """Realign a right-padded batch so that the thoughts of every row start at one column.
+
+        Returns input_ids, labels, mask [B, W], the first thought column and n_latent [B]."""
+        mask = attention_mask.long() if attention_mask is not None else (input_ids != self.pad_id).long()
+        is_latent = (input_ids == self.latent_id) & (mask > 0)
+        n_latent = is_latent.sum(1)  # [B]
+        if not self.feedback or int(n_latent.max()) == 0:
+            return input_ids, labels, mask, 0, torch.zeros_like(n_latent)
+        has_bot = input_ids == self.bot_id
+        if not bool(has_bot.any(1).all()):
+            raise ValueError("coconut batch: a row with thoughts has no <bot> marker")
+        anchor = has_bot.long().argmax(1) + 1  # [B] first thought column of each row
+        (input_ids, labels), mask = align_rows(anchor, [(input_ids, self.pad_id), (labels, -100)], mask)
+        start = int(anchor.max())
+        cols = torch.arange(input_ids.shape[1], device=input_ids.device)[None]
+        expected = (cols >= start) & (cols < start + n_latent[:, None])
+        if not torch.equal(expected, input_ids == self.latent_id):
+            raise ValueError("coconut batch: the <latent> tokens of a row must directly follow its <bot>")
+        return input_ids, labels, mask, start, n_latent
+
+    def run(self, input_ids: Tensor, mask: Tensor, start: int, n_latent: Tensor) -> PassesOutput:
+        embeds = self.backbone.get_input_embeddings()(input_ids)  # [B, W, D]
+        return run_latent_passes(self.backbone.transformer, embeds, mask, start, n_latent)
+
+    def forward(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor | None = None, **_) -> StepOutput:
+        input_ids, labels, mask, start, n_latent = self.prepare(input_ids, labels, attention_mask)
+        out = self.run(input_ids, mask, start, n_latent)
+        loss = lm_loss(self.backbone.lm_head, out.hidden, labels)
+        return StepOutput(loss=loss, forward_passes=out.passes, positions=out.positions,
+                          extras={"thoughts": float(n_latent.float().mean())})
+
+
+class Coconut(Method):
+    name = "coconut"
+    paper = "hao2024training"
+    Config = Config
+    knob = "thoughts"
+
+    def __init__(self, config: Config, tokenizer):
+        super().__init__(config, tokenizer)
+        self.final_stage = config.max_latent_stage + 1
+        self.num_stages = self.final_stage + 1 if config.curriculum else 1
+
+    def build_model(self, backbone: nn.Module) -> CoconutModel:
+        return CoconutModel(backbone, latent_id=self.token_id(LATENT), bot_id=self.token_id(BOT),
+                            pad_id=self.tokenizer.pad_token_id, feedback=self.config.thought == "continuous")
+
+    def stage_at(self, step: int, total_steps: int) -> int:
+        share = self.config.stage_share
+        if share is None or self.num_stages <= 1 or total_steps <= 0:
+            return super().stage_at(step, total_steps)
+        return min(int(step // max(1, round(share * total_steps))), self.num_stages - 1)
+
+    def _thought_tokens(self, n: int) -> list[int]:
+        """<bot> n placeholders <eot>, or nothing for thought='none'."""
+        cfg = self.config
+        if cfg.thought == "none":
+            return []
+        filler = self.token_id(PAUSE if cfg.thought == "pause" else LATENT)
+        return [self.token_id(BOT)] + [filler] * n + [self.token_id(EOT)]
+
+    def encode(self, example: Example, stage: int) -> dict[str, list[int]]:
+        cfg = self.config
+        question, steps, answer = example_parts(self.tokenizer, example)
+        stage = stage if cfg.curriculum else self.final_stage
+        if cfg.uniform_prob > 0 and random.random() < cfg.uniform_prob:
+            stage = random.randint(0, len(steps))
+        if stage > cfg.max_latent_stage:  # final stage: every step removed
+            skip, n = len(steps), cfg.max_latent_stage
+        else:
+            skip, n = stage, stage
+        n = 0 if cfg.thought == "none" else n * cfg.c_thought
+        thoughts = self._thought_tokens(n)
+        language = list(itertools.chain.from_iterable(steps[skip:])) + answer
+        return {
+            "input_ids": question + thoughts + language,
+            "labels": [-100] * (len(question) + len(thoughts)) + language,
+        }
+
+    def generate(self, model: CoconutModel, questions: list[Example], budget: int | None = None) -> Generation:
+        cfg = self.config
+        n = cfg.thoughts if budget is None else int(budget)
+        if cfg.thought == "none" and n != 0:
+            raise ValueError("coconut with thought='none' has no thoughts to spend; use budget 0")
+        if n < 0:
+            raise ValueError(f"coconut: budget must be >= 0 thoughts, got {n}")
+        eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
+        questions_ids = [example_parts(self.tokenizer, q)[0] for q in questions]
+        backbone = model.backbone
+        if cfg.thought == "continuous":
+            prompts = [q + [self.token_id(BOT)] for q in questions_ids]
+            tokens, n_gen, passes, positions = generate_with_thoughts(
+                backbone, prompts, n, [self.token_id(EOT)], cfg.max_new_tokens, eos, pad)
+        else:  # pause tokens or no thoughts: the whole prompt is known, one pass then decoding
+            prompts = [q + self._thought_tokens(n) for q in questions_ids]
+            tokens, n_gen, passes, positions = generate_with_thoughts(
+                backbone, prompts, 0, [], cfg.max_new_tokens, eos, pad)
+        return Generation(texts=decode_rows(self.tokenizer, tokens, n_gen, eos), generated_tokens=n_gen.cpu(),
+                          forward_passes=passes.cpu(), latent_steps=n, positions=positions.cpu())
+
+
+# -- the ablations, registered under their own names --------------------------------------------------
+@dataclass
+class NoCurriculumConfig(Config):
+    curriculum: bool = False
+
+
+@dataclass
+class NoThoughtConfig(Config):
+    thought: str = "none"
+
+
+@dataclass
+class PauseAsThoughtConfig(Config):
+    thought: str = "pause"
+
+
+class CoconutNoCurriculum(Coconut):
+    name = "coconut_no_curriculum"
+    Config = NoCurriculumConfig
+
+
+class CoconutNoThought(Coconut):
+    name = "coconut_no_thought"
+    Config = NoThoughtConfig
+
+
+class CoconutPauseAsThought(Coconut):
+    name = "coconut_pause_as_thought"
+    Config = PauseAsThoughtConfig
