@@ -266,8 +266,8 @@ def parse_arxiv_id(text: str) -> ArxivId:
         if not 1 <= int(yymm[2:]) <= 12 or yymm < "0704":
             raise ValueError(f"{raw!r}: {yymm} is not a valid year-month for a new-style arXiv id")
         if (yymm >= "1501") != (len(seq) == 5):
-            digits = 5 if yymm >= "1501" else 4
-            raise ValueError(f"{raw!r}: arXiv ids from {yymm[:2]}/{yymm[2:]} have {digits} digits after the dot")
+            when, digits = ("from 2015 on", 5) if yymm >= "1501" else ("before 2015", 4)
+            raise ValueError(f"{raw!r}: arXiv ids {when} have {digits} digits after the dot")
         return ArxivId(match["id"], int(match["v"]) if match["v"] else None)
     if match := _OLD_ID.fullmatch(text.lower()):
         if not 1 <= int(match["yymm"][2:]) <= 12:

@@ -77,7 +77,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--retries", type=int, default=4, metavar="N", help="retries after a failed request (default: 4)")
 
 
-def _client(args: argparse.Namespace):
+def make_client(args: argparse.Namespace):
     from catalog.arxiv_client import ArxivClient, default_api_url
 
     return ArxivClient(api_url=args.api_url or default_api_url(), timeout=args.timeout, max_retries=max(0, args.retries))
@@ -105,7 +105,7 @@ def run_add(args: argparse.Namespace) -> int:
     try:
         check_vocabulary(args.taxonomy or [], args.tag or [])
         additions = plan_additions(
-            args.ids, args.papers_dir, _client(args), args.taxonomy, args.tag, args.tldr,
+            args.ids, args.papers_dir, make_client(args), args.taxonomy, args.tag, args.tldr,
             allow_similar_title=args.allow_similar_title,
         )  # fmt: skip
         if args.dry_run:
@@ -122,7 +122,8 @@ def run_add(args: argparse.Namespace) -> int:
             print(f"  still to fill in (marked TODO): {', '.join(addition.todo)}")
         if not addition.paper.tags:
             print("  no tags yet: add some from catalog/tags.yaml")
-    print("next: review the entries, fill in what is marked TODO, then run `latent check`")
+    todo = " and fill in what is marked TODO" if any(a.todo for a in additions) else ""
+    print(f"next: review the new entries{todo}, then run `latent check`")
     return 0
 
 
@@ -138,7 +139,7 @@ def run_refresh(args: argparse.Namespace) -> int:
         entries = select_entries(args.ids, args.papers_dir)
         n_ids = len({e.arxiv for e in entries})
         with tqdm(total=n_ids, desc="arXiv", unit="paper", file=sys.stderr, disable=None) as bar:
-            refreshes, problems = plan_refresh(entries, _client(args), progress=bar.update)
+            refreshes, problems = plan_refresh(entries, make_client(args), progress=bar.update)
     except (AddError, ArxivError) as exc:
         return _fail(f"{exc}\nnothing was written")
     for refresh in refreshes:
