@@ -10,6 +10,7 @@ taxonomy.yaml and tags.yaml themselves.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -24,9 +25,9 @@ from catalog.methods import known_methods
 from catalog.model import PLACEHOLDER, Paper
 from catalog.problems import Problem
 from catalog.similar import similar_pairs
-from catalog.yamlsource import Source, read_yaml
+from catalog.yamlsource import Source, parse_bytes, read_yaml
 
-__all__ = ["Problem", "Report", "check", "inspect", "schema_problems"]
+__all__ = ["Problem", "Report", "check", "check_bytes", "inspect", "schema_problems"]
 
 _TODO = re.compile(rf"\b{PLACEHOLDER}\b")
 
@@ -124,6 +125,39 @@ def _planned_baseline_warnings(taxonomy_file: str | os.PathLike[str], planned: s
     ]
 
 
+def check_bytes(
+    raw: bytes,
+    path: str | os.PathLike[str] = "paper.yaml",
+    taxonomy_file: str | os.PathLike[str] = TAXONOMY_FILE,
+    tags_file: str | os.PathLike[str] = TAGS_FILE,
+    methods_dir: str | os.PathLike[str] = METHODS_DIR,
+) -> list[Problem]:
+    """The problems of one paper given as bytes (as if it were the file `path`), on its own."""
+    vocab = _vocabulary(*(_stamp(p) for p in (taxonomy_file, tags_file, methods_dir)))
+    source = parse_bytes(raw, Source(Path(path)))
+    return sorted(check_source(source, vocab)[1], key=Problem.sort_key)
+
+
+def _stamp(path: str | os.PathLike[str]) -> tuple[str, int]:
+    try:
+        return str(path), Path(path).stat().st_mtime_ns
+    except OSError:
+        return str(path), 0
+
+
+@functools.lru_cache(maxsize=8)
+def _vocabulary(taxonomy_file: tuple[str, int], tags_file: tuple[str, int], methods_dir: tuple[str, int]) -> _Vocabulary:
+    """The vocabularies from these files (cached while their modification times stay the same)."""
+    from catalog.tags import read_tags
+    from catalog.taxonomy import read_taxonomy
+
+    taxonomy, _ = read_taxonomy(taxonomy_file[0])
+    tags, _ = read_tags(tags_file[0])
+    methods = known_methods(methods_dir[0])
+    planned = taxonomy.baselines() - methods if taxonomy else set()
+    return _Vocabulary(set(taxonomy.nodes) if taxonomy else None, set(tags) if tags else None, methods, planned)
+
+
 def check_source(source: Source, vocab: _Vocabulary) -> tuple[Paper | None, list[Problem]]:
     """Problems of one paper file on its own; the Paper when it is valid."""
     path = source.path
@@ -204,9 +238,12 @@ def _vocabulary_problems(source: Source, vocab: _Vocabulary) -> list[Problem]:
         else:
             known = vocab.methods | vocab.planned
             problems.append(_unknown(source, ("baselines", i), f"unknown baseline '{name}'", name, known, "baselines/methods/"))
-    for i, _ in enumerate(data.get("tags") or []) if isinstance(data.get("tags"), list) else []:
-        if data["tags"].index(data["tags"][i]) != i:
-            problems.append(Problem(source.path, source.line_of(("tags", i)), f"tags[{i}]", f"tag '{data['tags'][i]}' listed twice"))
+    for key in ("taxonomy", "tags", "baselines"):
+        seen: set[str] = set()
+        for i, value in items(key):
+            if value in seen:
+                problems.append(Problem(source.path, source.line_of((key, i)), f"{key}[{i}]", f"'{value}' listed twice"))
+            seen.add(value)
     return problems
 
 

@@ -167,6 +167,8 @@ class _Builder:
             line = mark.line + 1 if mark is not None else 1
             what = exc.problem or exc.context or "invalid YAML"
             context = f" ({exc.context})" if exc.context and exc.problem else ""
+            if "mapping values are not allowed" in what:
+                context = " (a value that contains ': ' must be put in quotes)"
             self.problem(line, f"YAML syntax error: {what}{context}")
             self.source.data = None
         except yaml.YAMLError as exc:  # reader errors: control characters and the like
@@ -185,6 +187,8 @@ class _Builder:
         kind = type(event)
         line = event.start_mark.line + 1
         if kind is yaml.ScalarEvent:
+            if event.style in ("|", ">") and event.end_mark.line > event.start_mark.line:
+                line += 1  # a block scalar's text starts on the line after its `>-` or `|`
             self.add(self.scalar(event, line), Pos(line), event.value)
         elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             is_map = kind is yaml.MappingStartEvent
