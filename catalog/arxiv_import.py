@@ -106,7 +106,7 @@ def existing_entries(papers_dir: Path) -> list[Existing]:
     """Every entry file's id (file name), arXiv id and title; files that do not parse are still
     counted for their id (`latent check` reports what is wrong with them)."""
     entries = []
-    for path in sorted(Path(papers_dir).glob("*.yaml")):
+    for path in sorted(p for p in Path(papers_dir).glob("*.y*ml") if p.suffix in (".yaml", ".yml")):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError, OSError):
