@@ -65,7 +65,10 @@ def example_parts(tokenizer, example: Example) -> tuple[list[int], list[list[int
 
     question = ids(example.question + "\n")
     steps = [ids(step + "\n") for step in example.steps]
-    answer = ids(f"{ANSWER_MARKER} {example.answer}") + [tokenizer.eos_token_id]
+    # the marker and the answer are tokenized apart (the same ids as "### answer" for the
+    # word-level and GPT-2 tokenizers) so that the marker's last token is known: codi.py
+    # aligns hidden states there
+    answer = ids(ANSWER_MARKER) + ids(" " + example.answer) + [tokenizer.eos_token_id]
     return question, steps, answer
 
 
@@ -142,7 +145,8 @@ def run_latent_passes(transformer: nn.Module, embeds: Tensor, mask: Tensor, star
     out = transformer(inputs_embeds=x, attention_mask=mask, position_ids=positions[:, col:],
                       past_key_values=cache, use_cache=False, output_hidden_states=output_hidden_states)
     chunks.append(out.last_hidden_state)
-    return PassesOutput(torch.cat(chunks, dim=1), max_n + 1, batch * (width + max_n - 1), col, out.hidden_states)
+    # the passes partition the columns: every column is computed once
+    return PassesOutput(torch.cat(chunks, dim=1), max_n + 1, batch * width, col, out.hidden_states)
 
 
 @torch.no_grad()
@@ -222,33 +226,38 @@ class CoconutModel(nn.Module):
         self.backbone = backbone
         self.latent_id, self.bot_id, self.pad_id, self.feedback = latent_id, bot_id, pad_id, feedback
 
-    def prepare(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor | None = None):
+    def prepare(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor | None = None,
+                extras: tuple[tuple[Tensor, int], ...] = ()):
         """Realign a right-padded batch so that the thoughts of every row start at one column.
 
-        Returns input_ids, labels, mask [B, W], the first thought column and n_latent [B]."""
+        `extras` are further ([B, T] tensor, fill value) pairs moved along. Returns input_ids,
+        labels, mask [B, W], the first thought column, n_latent [B] and the moved extras."""
         mask = attention_mask.long() if attention_mask is not None else (input_ids != self.pad_id).long()
         is_latent = (input_ids == self.latent_id) & (mask > 0)
         n_latent = is_latent.sum(1)  # [B]
         if not self.feedback or int(n_latent.max()) == 0:
-            return input_ids, labels, mask, 0, torch.zeros_like(n_latent)
+            return input_ids, labels, mask, 0, torch.zeros_like(n_latent), [t for t, _ in extras]
         has_bot = input_ids == self.bot_id
         if not bool(has_bot.any(1).all()):
-            raise ValueError("coconut batch: a row with thoughts has no <bot> marker")
+            raise ValueError("latent batch: a row with thoughts has no <bot> marker")
         anchor = has_bot.long().argmax(1) + 1  # [B] first thought column of each row
-        (input_ids, labels), mask = align_rows(anchor, [(input_ids, self.pad_id), (labels, -100)], mask)
+        moved, mask = align_rows(anchor, [(input_ids, self.pad_id), (labels, -100), *extras], mask)
+        input_ids, labels = moved[0], moved[1]
         start = int(anchor.max())
         cols = torch.arange(input_ids.shape[1], device=input_ids.device)[None]
         expected = (cols >= start) & (cols < start + n_latent[:, None])
         if not torch.equal(expected, input_ids == self.latent_id):
-            raise ValueError("coconut batch: the <latent> tokens of a row must directly follow its <bot>")
-        return input_ids, labels, mask, start, n_latent
+            raise ValueError("latent batch: the <latent> tokens of a row must directly follow its <bot>")
+        return input_ids, labels, mask, start, n_latent, moved[2:]
 
-    def run(self, input_ids: Tensor, mask: Tensor, start: int, n_latent: Tensor) -> PassesOutput:
+    def run(self, input_ids: Tensor, mask: Tensor, start: int, n_latent: Tensor,
+            project: nn.Module | None = None, output_hidden_states: bool = False) -> PassesOutput:
         embeds = self.backbone.get_input_embeddings()(input_ids)  # [B, W, D]
-        return run_latent_passes(self.backbone.transformer, embeds, mask, start, n_latent)
+        return run_latent_passes(self.backbone.transformer, embeds, mask, start, n_latent, project,
+                                 output_hidden_states)
 
     def forward(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor | None = None, **_) -> StepOutput:
-        input_ids, labels, mask, start, n_latent = self.prepare(input_ids, labels, attention_mask)
+        input_ids, labels, mask, start, n_latent, _ = self.prepare(input_ids, labels, attention_mask)
         out = self.run(input_ids, mask, start, n_latent)
         loss = lm_loss(self.backbone.lm_head, out.hidden, labels)
         return StepOutput(loss=loss, forward_passes=out.passes, positions=out.positions,
