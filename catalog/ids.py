@@ -67,7 +67,9 @@ def family_name(author: str) -> str:
 
 
 def title_words(title: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", to_ascii(title).lower())
+    """Lowercase ASCII words; any non-letter, non-digit (dashes, punctuation) separates words."""
+    words = (re.sub(r"[^a-z0-9]", "", to_ascii(w).lower()) for w in re.findall(r"[^\W_]+", title))
+    return [w for w in words if w]
 
 
 def title_word(title: str) -> str:

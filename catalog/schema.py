@@ -34,10 +34,11 @@ def render(schema: dict) -> str:
 
 
 def write_schemas(
-    paper_file: str | os.PathLike[str] = SCHEMA_FILE,
-    taxonomy_file: str | os.PathLike[str] = TAXONOMY_SCHEMA_FILE,
+    paper_file: str | os.PathLike[str] | None = None,
+    taxonomy_file: str | os.PathLike[str] | None = None,
 ) -> list[Path]:
+    """Write both schemas (by default to catalog/schema.json and catalog/taxonomy.schema.json)."""
     return [
-        atomic_write_text(paper_file, render(paper_schema())),
-        atomic_write_text(taxonomy_file, render(taxonomy_schema())),
+        atomic_write_text(paper_file or SCHEMA_FILE, render(paper_schema())),
+        atomic_write_text(taxonomy_file or TAXONOMY_SCHEMA_FILE, render(taxonomy_schema())),
     ]

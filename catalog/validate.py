@@ -376,6 +376,8 @@ def _message(error: dict[str, Any], loc: tuple[str | int, ...], model: type[Base
             return f"malformed arXiv id {value!r}: drop the version suffix (the version goes in arxiv_version)"
         what = {"arxiv": "arXiv id", "doi": "DOI", "url": "URL", "id": "id"}.get(str(last), str(last))
         return f"malformed {what} {_short(value)}: {_PATTERN_HINTS.get(str(last), 'does not match the required pattern')}"
+    if value is None and kind.endswith("_type"):
+        return "empty value"
     if kind == "string_type":
         if last in ("arxiv", "survey") and isinstance(value, (int, float)):
             return f"write it as a quoted string, e.g. {last}: \"{value}\" (unquoted, YAML reads a number and may drop digits)"

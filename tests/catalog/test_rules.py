@@ -239,3 +239,18 @@ def test_broken_tags_file_is_reported_not_raised(cat):
 def test_missing_papers_folder(cat):
     cat.papers.rmdir()
     assert_one(cat.lines(), "papers:1: papers folder not found")
+
+
+CASES_EMPTY = [
+    ("empty-item", replace(VALID, "  - Bo Chen", "  -"), f"{F}:6: authors[1]: empty value"),
+    ("empty-item-then-comment", replace(VALID, "  - Bo Chen", "  -\n# a comment\n\n"), f"{F}:6: authors[1]: empty value"),
+    ("empty-key", replace(VALID, "venue: ICLR 2025", "venue:"), f"{F}:8: venue: empty value"),
+    ("empty-last-key", replace(VALID, "venue: ICLR 2025\n", "") + "venue:\n", f"{F}:17: venue: empty value"),
+    ("empty-with-comment", replace(VALID, "venue: ICLR 2025", "venue:   # to do"), f"{F}:8: venue: empty value"),
+    ("empty-item-space", replace(VALID, "  - Ada Smith", "  - "), f"{F}:5: authors[0]: empty value"),
+]
+
+
+@pytest.mark.parametrize("text,prefix", [c[1:] for c in CASES_EMPTY], ids=[c[0] for c in CASES_EMPTY])
+def test_empty_values_are_reported_on_their_own_line(cat, text, prefix):
+    assert_one(reported(cat, text), prefix)
