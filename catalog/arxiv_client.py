@@ -155,8 +155,10 @@ class ArxivClient:
                 )
             except requests.Timeout:
                 problem = f"no answer within {self.timeout:g} s"
-            except requests.ConnectionError as exc:
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                 problem = f"could not connect ({type(exc).__name__})"
+            except requests.RequestException as exc:  # a URL that cannot be requested at all
+                raise ArxivError(f"cannot request {self.api_url!r}: {exc}") from None
             else:
                 if response.status_code == 200:
                     return response.content
@@ -201,7 +203,7 @@ def parse_feed(content: bytes, where: str) -> list[arxiv.Result]:
         # Strict parse: the `arxiv` parser recovers from broken XML, we want to know.
         root = etree.fromstring(content, parser=etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
-        raise ArxivBadResponse(f"{where} answered with malformed XML: {exc}") from None
+        raise ArxivBadResponse(f"{where} answered with malformed XML: {getattr(exc, 'msg', None) or exc}") from None
     if root.tag != f"{ATOM}feed":
         raise ArxivBadResponse(f"{where} answered with <{etree.QName(root).localname}>, not an Atom <feed>")
     errors = _error_entries(root)

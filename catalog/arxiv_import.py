@@ -34,6 +34,7 @@ from catalog.arxiv_client import (
 from catalog.ids import make_id, normalize_title
 from catalog.io import atomic_write_text, dump_paper, write_paper
 from catalog.model import PLACEHOLDER, Paper
+from catalog.problems import display_path
 from catalog.similar import similar_pairs
 from catalog.tags import load_tags
 from catalog.taxonomy import load_taxonomy
@@ -112,11 +113,10 @@ def existing_entries(papers_dir: Path) -> list[Existing]:
         except (yaml.YAMLError, UnicodeDecodeError, OSError):
             data = None
         data = data if isinstance(data, dict) else {}
-        arxiv_id = data.get("arxiv")
         try:
-            arxiv_id = parse_arxiv_id(str(arxiv_id)).id if arxiv_id else None
+            arxiv_id = parse_arxiv_id(str(data["arxiv"])).id if data.get("arxiv") else None
         except ValueError:
-            arxiv_id = str(arxiv_id)
+            arxiv_id = None  # malformed: `latent check` says so
         title = data.get("title")
         entries.append(Existing(path, path.stem, arxiv_id, str(title) if title else None))
     return entries
@@ -190,7 +190,7 @@ def plan_additions(
     entries = existing_entries(papers_dir)
     for aid in ids:
         if dup := find_duplicate(aid, None, entries):
-            raise DuplicateError(f"arXiv:{aid} is already in the catalog: {dup.path}")
+            raise DuplicateError(f"arXiv:{aid} is already in the catalog: {display_path(dup.path)}")
     records = client.fetch(ids)
     taken = {e.id for e in entries}
     additions: list[Addition] = []
@@ -199,10 +199,10 @@ def plan_additions(
         check_not_withdrawn(result)
         paper = paper_from_result(result, taken, taxonomy, tags, tldr)
         if dup := find_duplicate(None, paper.title, entries, similar=False):
-            raise DuplicateError(f"arXiv:{aid} has the same title as {dup.path}: {dup.title!r}")
+            raise DuplicateError(f"arXiv:{aid} has the same title as {display_path(dup.path)}: {dup.title!r}")
         if not allow_similar_title and (dup := find_duplicate(None, paper.title, entries)):
             raise DuplicateError(
-                f"arXiv:{aid} ({paper.title!r}) has a near-identical title to {dup.path} ({dup.title!r}); "
+                f"arXiv:{aid} ({paper.title!r}) has a near-identical title to {display_path(dup.path)} ({dup.title!r}); "
                 "if it is a different paper, use --allow-similar-title"
             )
         taken.add(paper.id)
@@ -217,7 +217,7 @@ def write_additions(additions: list[Addition], papers_dir: Path) -> list[Path]:
     try:
         for addition in additions:
             if addition.path.exists():
-                raise DuplicateError(f"{addition.path} already exists")
+                raise DuplicateError(f"{display_path(addition.path)} already exists")
             write_paper(addition.paper, papers_dir)
             written.append(addition.path)
     except BaseException:
@@ -336,7 +336,7 @@ def plan_refresh(
     for entry in entries:
         result = found.get(entry.arxiv or "")
         if result is None:
-            problems.append(f"{entry.path}: arXiv has no record for {entry.arxiv}")
+            problems.append(f"{display_path(entry.path)}: arXiv has no record for {entry.arxiv}")
             continue
         try:
             refresh = _refresh_one(entry.path, result)
@@ -349,22 +349,28 @@ def plan_refresh(
 
 
 def _refresh_one(path: Path, result: arxiv.Result) -> Refresh:
-    old_text = path.read_text(encoding="utf-8")
-    data = yaml.safe_load(old_text)
+    where = display_path(path)
+    try:
+        old_text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(old_text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise AddError(f"{where}: cannot be read ({type(exc).__name__}); run `latent check`") from None
     if not isinstance(data, dict):
-        raise AddError(f"{path}: not a YAML mapping; run `latent check`")
+        raise AddError(f"{where}: not a YAML mapping; run `latent check`")
     updates = refreshed_fields(data, result)
+    if not updates:
+        return Refresh(path, old_text, old_text, {})
     new_text = old_text
     for key, value in updates.items():
         new_text = set_top_level(new_text, key, value)
     # The edit must change exactly the intended keys, and leave a valid entry.
     new_data = yaml.safe_load(new_text)
     if new_data != {**data, **updates}:
-        raise AddError(f"{path}: could not update {', '.join(updates)} in place; edit it by hand")
+        raise AddError(f"{where}: could not update {', '.join(updates)} in place; edit it by hand")
     try:
         Paper.model_validate(new_data)
     except ValidationError as exc:
-        raise AddError(f"{path}: not valid after refresh ({exc.error_count()} errors); run `latent check`") from None
+        raise AddError(f"{where}: not valid after refresh ({exc.error_count()} errors); run `latent check`") from None
     changes = {key: (data.get(key), value) for key, value in updates.items()}
     return Refresh(path, old_text, new_text, changes)
 

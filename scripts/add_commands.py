@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add = subparsers.add_parser(
         "add",
         help="add papers to the catalog from their arXiv ids",
-        description="Fetch papers from the arXiv API and write one catalog entry per paper "
+        description="Fetch papers from the arXiv API and write one catalog entry per paper\n"
         "(catalog/papers/<id>.yaml). Refuses papers already in the catalog.",
         epilog=ADD_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -97,6 +97,7 @@ def _show(path: Path) -> str:
 def run_add(args: argparse.Namespace) -> int:
     from catalog.arxiv_client import ArxivError
     from catalog.arxiv_import import AddError, check_vocabulary, plan_additions, write_additions
+    from catalog.problems import CatalogError
 
     if args.tldr is not None and len(args.ids) > 1:
         return _fail("--tldr describes one paper: give a single ID with it")
@@ -114,7 +115,7 @@ def run_add(args: argparse.Namespace) -> int:
                 print(addition.yaml, end="" if addition.yaml.endswith("\n") else "\n")
             return 0
         write_additions(additions, args.papers_dir)
-    except (ValueError, AddError, ArxivError, OSError) as exc:
+    except (ValueError, AddError, ArxivError, CatalogError, OSError) as exc:
         return _fail(f"{exc}\nnothing was written")
     for addition in additions:
         print(f"wrote {_show(addition.path)}  ({addition.paper.title})")

@@ -13,6 +13,7 @@ from catalog.arxiv_client import (
     DEFAULT_API_URL,
     ArxivBadResponse,
     ArxivClient,
+    ArxivError,
     ArxivNotFound,
     ArxivUnavailable,
     default_api_url,
@@ -70,6 +71,14 @@ def test_connection_refused_is_retried_then_reported(clock: FakeClock) -> None:
         client.fetch(["2412.06769"])
     assert "after 3 tries" in str(info.value) and "could not connect" in str(info.value)
     assert clock.sleeps == [3.0, 6.0]  # exponential backoff
+
+
+@pytest.mark.parametrize("url", ["localhost:8000/api/query", "ftp://127.0.0.1/api/query", "http://"])
+def test_unusable_api_url_is_named(url: str, clock: FakeClock) -> None:
+    client = ArxivClient(api_url=url, clock=clock.monotonic, wall_clock=clock.wall, sleep=clock.sleep)
+    with pytest.raises(ArxivError, match="cannot request"):
+        client.fetch(["2412.06769"])
+    assert clock.sleeps == []
 
 
 def test_429_with_retry_after_seconds(client: ArxivClient, api: RecordedArxiv, clock: FakeClock) -> None:
