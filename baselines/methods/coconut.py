@@ -35,7 +35,7 @@ A column whose row has fewer thoughts holds an ordinary token embedding; torch.w
 per row, between the fed-back hidden state and the token embedding. Position ids come from the
 attention mask, so a shifted row sees exactly the positions it would see alone.
 
-The helpers `lm_loss`, `align_rows` and `run_latent_passes` are shared with codi.py.
+The helpers `example_parts`, `align_rows` and `run_latent_passes` are shared with codi.py.
 """
 
 from __future__ import annotations
@@ -45,40 +45,32 @@ import random
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from baselines.data import question_text
 from baselines.generation import decode_rows, greedy_decode, left_pad, positions_from_mask
 from baselines.methods.base import (
     ANSWER_MARKER, BOT, EOT, LATENT, PAUSE, Generation, Method, MethodConfig, StepOutput,
 )
+from baselines.methods.no_cot import scored_loss
 from baselines.tasks.base import Example
 
 THOUGHT_KINDS = ("continuous", "pause", "none")
 
 
-# -- shared helpers (coconut, codi, icot) ---------------------------------------------------------
+# -- shared helpers (coconut, codi) ----------------------------------------------------------------
 def example_parts(tokenizer, example: Example) -> tuple[list[int], list[list[int]], list[int]]:
-    """Token ids of `question\\n`, of each `step\\n`, and of `### answer<eos>` (coconut's format)."""
+    """Token ids of `question\\n`, of each `step\\n`, and of `### answer<eos>` (the shared format).
+
+    The marker and the answer are tokenized apart, as in no_cot.py (the same ids as "### answer"
+    for our tokenizers), so that the marker's last token is known: codi.py aligns states there.
+    """
     def ids(text: str) -> list[int]:
         return tokenizer.encode(text, add_special_tokens=False)
 
-    question = ids(example.question + "\n")
     steps = [ids(step + "\n") for step in example.steps]
-    # the marker and the answer are tokenized apart (the same ids as "### answer" for the
-    # word-level and GPT-2 tokenizers) so that the marker's last token is known: codi.py
-    # aligns hidden states there
     answer = ids(ANSWER_MARKER) + ids(" " + example.answer) + [tokenizer.eos_token_id]
-    return question, steps, answer
-
-
-def lm_loss(lm_head: nn.Module, hidden: Tensor, labels: Tensor) -> Tensor:
-    """Mean next-token cross-entropy over scored positions; the vocabulary projection runs only
-    on them. hidden [B, T, D], labels [B, T] (-100 = not scored)."""
-    targets = labels[:, 1:]  # [B, T-1]
-    keep = targets != -100
-    logits = lm_head(hidden[:, :-1][keep])  # [K, V]
-    return F.cross_entropy(logits.float(), targets[keep])
+    return ids(question_text(example)), steps, answer
 
 
 def align_rows(anchor: Tensor, tensors: list[tuple[Tensor, int]], mask: Tensor) -> tuple[list[Tensor], Tensor]:
@@ -259,7 +251,7 @@ class CoconutModel(nn.Module):
     def forward(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor | None = None, **_) -> StepOutput:
         input_ids, labels, mask, start, n_latent, _ = self.prepare(input_ids, labels, attention_mask)
         out = self.run(input_ids, mask, start, n_latent)
-        loss = lm_loss(self.backbone.lm_head, out.hidden, labels)
+        loss = scored_loss(self.backbone.lm_head, out.hidden, labels)
         return StepOutput(loss=loss, forward_passes=out.passes, positions=out.positions,
                           extras={"thoughts": float(n_latent.float().mean())})
 

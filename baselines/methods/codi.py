@@ -38,7 +38,8 @@ from torch import Tensor, nn
 
 from baselines.generation import decode_rows, positions_from_mask
 from baselines.methods.base import ANSWER_MARKER, BOT, EOT, LATENT, Generation, Method, MethodConfig, StepOutput
-from baselines.methods.coconut import CoconutModel, example_parts, generate_with_thoughts, lm_loss
+from baselines.methods.coconut import CoconutModel, example_parts, generate_with_thoughts
+from baselines.methods.no_cot import scored_loss
 from baselines.tasks.base import Example
 
 DISTILL_LOSSES = ("smooth_l1", "l1", "l2")
@@ -100,7 +101,7 @@ class CodiModel(CoconutModel):
         # student: realign, n+1 KV-cached passes, per-layer states of the last pass
         ids, labels, mask, start, n_latent, (mark,) = self.prepare(input_ids, labels, None, ((student_mark, 0),))
         student = self.run(ids, mask, start, n_latent, project=self.projection, output_hidden_states=True)
-        student_ce = lm_loss(self.backbone.lm_head, student.hidden, labels)
+        student_ce = scored_loss(self.backbone.lm_head, student.hidden, labels)
         student_pos = mark.argmax(1) - student.final_start  # [B] column within the last pass
         # teacher: one ordinary pass over question + CoT + answer
         teacher_mask = (teacher_ids != self.pad_id).long()
@@ -108,7 +109,7 @@ class CodiModel(CoconutModel):
         teacher_ids, teacher_labels, teacher_mask = teacher_ids[:, :width], teacher_labels[:, :width], teacher_mask[:, :width]
         teacher = transformer(input_ids=teacher_ids, attention_mask=teacher_mask,
                               position_ids=positions_from_mask(teacher_mask), output_hidden_states=True)
-        teacher_ce = lm_loss(self.backbone.lm_head, teacher.last_hidden_state, teacher_labels)
+        teacher_ce = scored_loss(self.backbone.lm_head, teacher.last_hidden_state, teacher_labels)
         teacher_pos = teacher_mark[:, :width].argmax(1)  # [B]
         layers = [self.distill(pick(s, student_pos), pick(t, teacher_pos).detach())
                   for s, t in zip(student.final_layers, teacher.hidden_states)]
@@ -125,6 +126,11 @@ class Codi(Method):
     paper = "shen2025codi"
     Config = Config
     knob = "latents"
+
+    @property
+    def pad_values(self) -> dict[str, int]:
+        """How the harness's collate pads the teacher's fields."""
+        return {"teacher_ids": self.tokenizer.pad_token_id, "teacher_labels": -100}
 
     def build_model(self, backbone: nn.Module) -> CodiModel:
         return CodiModel(backbone, self.config, latent_id=self.token_id(LATENT), bot_id=self.token_id(BOT),

@@ -24,16 +24,13 @@ rest at once.
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 from dataclasses import dataclass
 
-from torch import Tensor, nn
-
-from baselines.generation import decode_rows, positions_from_mask
-from baselines.methods.base import Generation, Method, MethodConfig, StepOutput
-from baselines.methods.coconut import example_parts, generate_with_thoughts, lm_loss
+from baselines.data import steps_text
+from baselines.methods.base import MethodConfig
+from baselines.methods.no_cot import TokenLevelMethod
 from baselines.tasks.base import Example
 
 MAX_SMOOTHING_OFFSET = 100  # the reference truncates the offset distribution here too
@@ -45,6 +42,7 @@ class Config(MethodConfig):
     num_stages: int = 8  # stages; the last one removes every CoT token
     removal_smoothing_lambda: float = 4.0  # P(extra offset o) ~ exp(-lambda*o); inf = none (paper: 4)
     reset_optimizer: bool = True  # fresh AdamW state at every stage change
+    max_new_tokens: int = 64  # only the answer is generated
 
     def __post_init__(self) -> None:
         if self.remove_per_stage < 1 or self.num_stages < 1:
@@ -54,30 +52,18 @@ class Config(MethodConfig):
 
 
 def smoothing_offset(lam: float, rng: random.Random | None = None) -> int:
-    """An extra removal offset o >= 0 with P(o) = (1 - e^-lam) e^(-lam o): floor of Exp(lam)."""
+    """An extra removal offset o >= 0 with P(o) = (1 - e^-lam) e^(-lam o): the floor of an
+    exponential draw. Drawn from Python's global generator by default (the harness seeds it)."""
     if math.isinf(lam):
         return 0
     draw = (rng or random).expovariate(lam)
     return min(int(draw), MAX_SMOOTHING_OFFSET - 1)
 
 
-class LanguageModel(nn.Module):
-    """The backbone with the ordinary next-token loss (one pass)."""
+class ICoT(TokenLevelMethod):
+    """question -> the CoT without its first tokens (scored) -> answer; generation from the
+    question alone (TokenLevelMethod's batched greedy decoding, no latent steps)."""
 
-    def __init__(self, backbone: nn.Module, pad_id: int):
-        super().__init__()
-        self.backbone = backbone
-        self.pad_id = pad_id
-
-    def forward(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor | None = None, **_) -> StepOutput:
-        mask = attention_mask.long() if attention_mask is not None else (input_ids != self.pad_id).long()
-        hidden = self.backbone.transformer(input_ids=input_ids, attention_mask=mask,
-                                           position_ids=positions_from_mask(mask)).last_hidden_state
-        loss = lm_loss(self.backbone.lm_head, hidden, labels)
-        return StepOutput(loss=loss, forward_passes=1, positions=input_ids.numel())
-
-
-class ICoT(Method):
     name = "icot"
     paper = "deng2024explicit"
     Config = Config
@@ -87,9 +73,6 @@ class ICoT(Method):
         super().__init__(config, tokenizer)
         self.num_stages = config.num_stages
 
-    def build_model(self, backbone: nn.Module) -> LanguageModel:
-        return LanguageModel(backbone, self.tokenizer.pad_token_id)
-
     def removed_tokens(self, stage: int, cot_length: int) -> int:
         """CoT tokens to drop from the start of a chain of `cot_length` tokens at `stage`."""
         if stage >= self.num_stages - 1:
@@ -97,18 +80,6 @@ class ICoT(Method):
         offset = smoothing_offset(self.config.removal_smoothing_lambda)
         return min(stage * self.config.remove_per_stage + offset, cot_length)
 
-    def encode(self, example: Example, stage: int) -> dict[str, list[int]]:
-        question, steps, answer = example_parts(self.tokenizer, example)
-        cot = list(itertools.chain.from_iterable(steps))
-        kept = cot[self.removed_tokens(stage, len(cot)):] + answer
-        return {"input_ids": question + kept, "labels": [-100] * len(question) + kept}
-
-    def generate(self, model: LanguageModel, questions: list[Example], budget: int | None = None) -> Generation:
-        if budget not in (None, 0):
-            raise ValueError(f"icot answers directly and has no compute knob; got budget {budget}")
-        eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
-        prompts = [example_parts(self.tokenizer, q)[0] for q in questions]
-        tokens, n_gen, passes, positions = generate_with_thoughts(
-            model.backbone, prompts, 0, [], self.config.max_new_tokens, eos, pad)
-        return Generation(texts=decode_rows(self.tokenizer, tokens, n_gen, eos), generated_tokens=n_gen.cpu(),
-                          forward_passes=passes.cpu(), latent_steps=0, positions=positions.cpu())
+    def middle(self, example: Example, stage: int) -> tuple[list[int], bool]:
+        cot = self.ids(steps_text(example))
+        return cot[self.removed_tokens(stage, len(cot)):], True

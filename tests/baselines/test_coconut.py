@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from baselines.backbone import BackboneConfig, build_backbone
+from baselines.data import collate
 from baselines.methods.base import BOT, EOT, LATENT, PAUSE
 from baselines.methods.coconut import (
     Coconut, CoconutNoCurriculum, CoconutNoThought, CoconutPauseAsThought, Config, example_parts,
@@ -34,16 +35,9 @@ def backbone(tok, seed=0):
                           eos_id=tok.eos_token_id)
 
 
-def right_pad(rows: list[dict[str, list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
-    """A right-padded training batch (what the harness's collate produces)."""
-    width = max(len(r["input_ids"]) for r in rows)
-    ids = torch.full((len(rows), width), pad_id)
-    labels = torch.full((len(rows), width), -100)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, r in enumerate(rows):
-        n = len(r["input_ids"])
-        ids[i, :n], labels[i, :n], mask[i, :n] = torch.tensor(r["input_ids"]), torch.tensor(r["labels"]), 1
-    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+def right_pad(rows: list[dict[str, list[int]]], pad_id: int, pad_values: dict[str, int] | None = None):
+    """A training batch exactly as the harness builds it (right padding)."""
+    return collate(rows, pad_id, pad_values)
 
 
 def naive_hidden(model, ids: list[int], latent_id: int) -> torch.Tensor:

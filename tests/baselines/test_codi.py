@@ -10,17 +10,10 @@ import torch
 from baselines.methods.base import ANSWER_MARKER, BOT, EOT, LATENT
 from baselines.methods.codi import Codi, Config
 from baselines.methods.coconut import example_parts
-from test_coconut import EXAMPLES, backbone, tokenizer  # tests/baselines is on sys.path under pytest
-
-KEYS = ("input_ids", "labels", "student_mark", "teacher_ids", "teacher_labels", "teacher_mark")
-
+from test_coconut import EXAMPLES, backbone, right_pad, tokenizer  # tests/baselines is on sys.path under pytest
 
 def batch_of(method, examples):
-    rows = [method.encode(ex, 0) for ex in examples]
-    pad = method.tokenizer.pad_token_id
-    fills = {"input_ids": pad, "teacher_ids": pad, "labels": -100, "teacher_labels": -100}
-    width = max(len(r["input_ids"]) for r in rows)
-    return {k: torch.tensor([r[k] + [fills.get(k, 0)] * (width - len(r[k])) for r in rows]) for k in KEYS}
+    return right_pad([method.encode(ex, 0) for ex in examples], method.tokenizer.pad_token_id, method.pad_values)
 
 
 def test_encode_teacher_and_student():
