@@ -3,48 +3,49 @@
 Goyal et al., "Think before you speak: Training Language Models With Pause Tokens" (catalog id
 `goyal2023think`). The model is fine-tuned on `question "\\n" <pause> x n "### " answer <eos>`
 with no loss on the pause positions: the pauses only give the model n more positions (more
-parallel computation in a single forward pass over the prompt) before it must answer. The
+parallel computation inside the one forward pass over the prompt) before it must answer; the
 reasoning steps are not used. Compute knob: `pauses`, the number of pause tokens (training uses
-the configured value; evaluation may use another, as in the paper's sweeps). The paper also
-pretrains with pauses; here, as for every method, the backbone is trained from the given
-initialisation on the task only.
+the configured value; evaluation may use others, as in the paper's sweeps). The paper also
+pretrains with pauses; here, as for every method, the backbone is trained on the task only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from baselines.methods.base import PAUSE, MethodConfig
-from baselines.methods.no_cot import TokenLevelMethod
+from torch import nn
+
+from baselines.methods import _token
+from baselines.methods.base import PAUSE, Generation, Method, MethodConfig
 from baselines.tasks.base import Example
 
 
 @dataclass
-class Config(MethodConfig):
-    pauses: int = 10  # pause tokens after the question (the paper's default for fine-tuning)
+class PauseConfig(MethodConfig):
+    pauses: int = 10  # pause tokens after the question (the paper's choice for fine-tuning)
 
     def __post_init__(self) -> None:
         if self.pauses < 0:
             raise ValueError(f"pause: pauses must be >= 0, got {self.pauses}")
 
 
-class Pause(TokenLevelMethod):
+class Pause(Method):
     name = "pause"
     paper = "goyal2023think"
-    Config = Config
+    Config = PauseConfig
     knob = "pauses"
 
-    def _pauses(self, n: int) -> list[int]:
-        return [self.token_id(PAUSE)] * n
-
-    def middle(self, example: Example, stage: int) -> tuple[list[int], bool]:
-        return self._pauses(self.config.pauses), False
-
-    def prompt_middle(self, budget: int | None) -> list[int]:
-        return self._pauses(self.latent_steps(budget))
-
-    def latent_steps(self, budget: int | None) -> int:
-        n = self.config.pauses if budget is None else budget
+    def pause_ids(self, n: int) -> list[int]:
         if n < 0:
             raise ValueError(f"pause: the number of pauses must be >= 0, got {n}")
-        return n
+        return [self.token_id(PAUSE)] * n
+
+    def build_model(self, backbone: nn.Module) -> _token.TokenLM:
+        return _token.TokenLM(backbone)
+
+    def encode(self, example: Example, stage: int) -> dict[str, list[int]]:
+        return _token.encode(self.tokenizer, example, middle=self.pause_ids(self.config.pauses), middle_scored=False)
+
+    def generate(self, model: _token.TokenLM, questions: list[Example], budget: int | None = None) -> Generation:
+        n = self.config.pauses if budget is None else budget
+        return _token.generate(self, model, questions, prompt_middle=self.pause_ids(n), latent_steps=n)

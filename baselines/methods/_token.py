@@ -1,0 +1,112 @@
+"""Shared pieces of the token-level methods (no_cot, cot, pause): everything is an ordinary
+token, the model is the backbone with a next-token loss, generation is plain greedy decoding.
+
+    training text:   question "\\n" [middle] "### " answer <eos>
+    prompt:          question "\\n" [prompt middle]        (the model writes the rest)
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from baselines.data import question_text
+from baselines.generation import decode_rows, greedy_decode, left_pad
+from baselines.methods.base import ANSWER_MARKER, Generation, Method, StepOutput
+from baselines.tasks.base import Example
+
+
+def scored_loss(lm_head: nn.Module, hidden: Tensor, labels: Tensor) -> Tensor:
+    """Mean next-token cross-entropy; logits are computed on scored positions only.
+
+    hidden [B, T, D], labels [B, T] with -100 on positions that are not predicted.
+    """
+    targets = labels[:, 1:]  # [B, T-1]
+    keep = targets != -100
+    logits = lm_head(hidden[:, :-1][keep])  # [K, V]
+    return F.cross_entropy(logits.float(), targets[keep])
+
+
+class TokenLM(nn.Module):
+    """The backbone trained with next-token loss on the labelled positions (one forward pass)."""
+
+    def __init__(self, backbone: nn.Module):
+        super().__init__()
+        self.backbone = backbone
+
+    def forward(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor, **_) -> StepOutput:
+        # right-padded batch: positions 0..T-1 are the true positions of every row
+        out = self.backbone.transformer(input_ids=input_ids, attention_mask=attention_mask)
+        loss = scored_loss(self.backbone.lm_head, out.last_hidden_state, labels)
+        # padding is computed too, so it counts (compute.py)
+        return StepOutput(loss=loss, forward_passes=1, positions=input_ids.numel())
+
+
+def ids(tokenizer, text: str) -> list[int]:
+    return tokenizer.encode(text, add_special_tokens=False)
+
+
+def answer_ids(tokenizer, example: Example) -> list[int]:
+    """"### answer<eos>": the marker and the answer apart (the same ids as together for our tokenizers)."""
+    return ids(tokenizer, ANSWER_MARKER) + ids(tokenizer, " " + example.answer) + [tokenizer.eos_token_id]
+
+
+def encode(tokenizer, example: Example, middle: list[int], middle_scored: bool) -> dict[str, list[int]]:
+    """input_ids and labels of question + middle + answer (the question is never scored)."""
+    question = ids(tokenizer, question_text(example))
+    answer = answer_ids(tokenizer, example)
+    labels = [-100] * len(question) + (middle if middle_scored else [-100] * len(middle)) + answer
+    return {"input_ids": question + middle + answer, "labels": labels}
+
+
+@torch.no_grad()
+def generate(method: Method, model: TokenLM, questions: list[Example], prompt_middle: list[int],
+             latent_steps: int) -> Generation:
+    """Greedy answers to question + prompt_middle for a batch (left-padded, KV-cached)."""
+    tokenizer, backbone = method.tokenizer, model.backbone
+    device = next(backbone.parameters()).device
+    prompts = [ids(tokenizer, question_text(q)) + prompt_middle for q in questions]
+    prompt_ids, mask = left_pad(prompts, tokenizer.pad_token_id, device)  # [B, P]
+    embeds = backbone.get_input_embeddings()(prompt_ids)  # [B, P, D]
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    tokens, n_gen, passes = greedy_decode(backbone, embeds, mask, max_new_tokens=method.config.max_new_tokens,
+                                          eos_id=eos, pad_id=pad)
+    # the prompt in the first pass, then one position per later pass (the token just generated)
+    positions = mask.sum(1) + n_gen - 1
+    return Generation(texts=decode_rows(tokenizer, tokens, n_gen, eos), generated_tokens=n_gen.cpu(),
+                      forward_passes=passes.cpu(), latent_steps=latent_steps, positions=positions.cpu())
+
+
+class TokenLevelMethod(Method):
+    """A ready Method for question -> [middle tokens] -> answer, all ordinary tokens.
+
+    Subclasses override `middle` (ids between question and answer in training, and whether
+    the loss covers them) and, for a middle that is part of the prompt, `prompt_middle` and
+    `latent_steps`. (no_cot, cot and pause spell the same out with the functions above.)
+    """
+
+    def ids(self, text: str) -> list[int]:
+        return ids(self.tokenizer, text)
+
+    def answer_ids(self, example: Example) -> list[int]:
+        return answer_ids(self.tokenizer, example)
+
+    def middle(self, example: Example, stage: int) -> tuple[list[int], bool]:
+        return [], False
+
+    def prompt_middle(self, budget: int | None) -> list[int]:
+        return []
+
+    def latent_steps(self, budget: int | None) -> int:
+        return 0
+
+    def build_model(self, backbone: nn.Module) -> TokenLM:
+        return TokenLM(backbone)
+
+    def encode(self, example: Example, stage: int) -> dict[str, list[int]]:
+        middle, scored = self.middle(example, stage)
+        return encode(self.tokenizer, example, middle, scored)
+
+    def generate(self, model: TokenLM, questions: list[Example], budget: int | None = None) -> Generation:
+        return generate(self, model, questions, self.prompt_middle(budget), self.latent_steps(budget))
