@@ -24,6 +24,33 @@ ROUTES = {
 }
 
 
+# A hand-written entry for the paper in 2412.06769.xml, as a person would keep it: a published
+# venue arXiv does not know, no arxiv_version, flow-style results, a comment.
+COCONUT_ENTRY = """\
+# yaml-language-server: $schema=../schema.json
+id: hao2024training
+title: Training Large Language Models to Reason in a Continuous Latent Space
+authors:
+  - Shibo Hao
+  - Sainbayar Sukhbaatar
+  - DiJia Su
+  - Xian Li
+  - Zhiting Hu
+  - Jason Weston
+  - Yuandong Tian
+date: 2024-12-09
+venue: COLM 2025  # from the conference site
+arxiv: "2412.06769"
+taxonomy: [continuous-thought]
+tags: [continuous-thought, curriculum]
+tldr: >-
+  Feeds the last hidden state back as the next input instead of a token, learned with a
+  curriculum; beats written chain-of-thought on graph-search logic with fewer tokens.
+results:
+  - {task: prosqa, metric: accuracy, value: 97.0, method: coconut, model: gpt2, source: Table 1}
+"""
+
+
 def fixture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 

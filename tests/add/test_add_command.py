@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
-from recorded_arxiv import Answer, RecordedArxiv, snapshot
+from recorded_arxiv import COCONUT_ENTRY, Answer, RecordedArxiv, snapshot
 
-from catalog import PAPERS_DIR
 from catalog.arxiv_client import ArxivClient
 from catalog.arxiv_import import DuplicateError, plan_additions, write_additions
 from catalog.validate import check
@@ -130,7 +128,7 @@ def test_bad_id_is_named(papers: Path, api: RecordedArxiv, capsys: pytest.Captur
 
 
 def test_same_arxiv_id_is_refused_and_the_file_named(papers: Path, api: RecordedArxiv, capsys: pytest.CaptureFixture[str]) -> None:
-    shutil.copy(PAPERS_DIR / "hao2024training.yaml", papers)
+    (papers / "hao2024training.yaml").write_text(COCONUT_ENTRY, encoding="utf-8")
     before = snapshot(papers)
     assert add(papers, "arXiv:2412.06769v1") == 1
     err = capsys.readouterr().err
@@ -140,12 +138,13 @@ def test_same_arxiv_id_is_refused_and_the_file_named(papers: Path, api: Recorded
 
 
 def test_same_title_is_refused(papers: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    text = (PAPERS_DIR / "hao2024training.yaml").read_text(encoding="utf-8")
-    text = text.replace('arxiv: "2412.06769"', 'arxiv: "2412.00001"').replace(
+    text = COCONUT_ENTRY.replace('arxiv: "2412.06769"', 'arxiv: "2412.00001"').replace(
         "title: Training Large Language Models to Reason in a Continuous Latent Space",
         "title: 'Training large language models to reason in a continuous latent space.'",
     )
-    (papers / "someone2024training.yaml").write_text(text.replace("id: hao2024training", "id: someone2024training"), encoding="utf-8")
+    text = text.replace("id: hao2024training", "id: someone2024training")
+    assert "2412.00001" in text and "latent space." in text and "someone2024training" in text
+    (papers / "someone2024training.yaml").write_text(text, encoding="utf-8")
     before = snapshot(papers)
     assert add(papers, "2412.06769") == 1
     err = capsys.readouterr().err

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
-from recorded_arxiv import Answer, RecordedArxiv, snapshot
+from recorded_arxiv import COCONUT_ENTRY, Answer, RecordedArxiv, snapshot
 
-from catalog import PAPERS_DIR
 from catalog.arxiv_import import set_top_level
 from scripts.latent import main
 
@@ -84,11 +82,10 @@ def test_dry_run_shows_a_diff_and_writes_nothing(catalog_dir: Path, capsys: pyte
 
 
 def test_missing_keys_are_inserted_and_a_known_venue_kept(papers: Path) -> None:
-    shutil.copy(PAPERS_DIR / "hao2024training.yaml", papers)  # venue COLM 2025; arXiv says nothing
-    before = (papers / "hao2024training.yaml").read_text(encoding="utf-8")
+    (papers / "hao2024training.yaml").write_text(COCONUT_ENTRY, encoding="utf-8")  # arXiv names no venue
     assert refresh(papers, "hao2024training") == 0
     after = (papers / "hao2024training.yaml").read_text(encoding="utf-8")
-    assert after == before.replace('arxiv: "2412.06769"\n', 'arxiv: "2412.06769"\narxiv_version: 2\n')
+    assert after == COCONUT_ENTRY.replace('arxiv: "2412.06769"\n', 'arxiv: "2412.06769"\narxiv_version: 2\n')
 
 
 def test_doi_is_added_but_never_removed(papers: Path, api: RecordedArxiv) -> None:
@@ -97,9 +94,8 @@ def test_doi_is_added_but_never_removed(papers: Path, api: RecordedArxiv) -> Non
         'venue: arXiv\narxiv: "hep-th/9711200"\ntaxonomy: [expressivity]\ntldr: Our words.\n',
         encoding="utf-8",
     )
-    shutil.copy(PAPERS_DIR / "hao2024training.yaml", papers)
-    text = (papers / "hao2024training.yaml").read_text(encoding="utf-8")
-    (papers / "hao2024training.yaml").write_text(text.replace('arxiv: "2412.06769"\n', 'arxiv: "2412.06769"\ndoi: 10.1234/kept\n'), encoding="utf-8")
+    kept = COCONUT_ENTRY.replace('arxiv: "2412.06769"\n', 'arxiv: "2412.06769"\ndoi: 10.1234/kept\n')
+    (papers / "hao2024training.yaml").write_text(kept, encoding="utf-8")
     api.script = [Answer(body=_merge("2412.06769.xml", "hep-th_9711200.xml"))]
     assert refresh(papers) == 0
     maldacena = yaml.safe_load((papers / "maldacena1997large.yaml").read_text(encoding="utf-8"))
