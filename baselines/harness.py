@@ -166,7 +166,7 @@ def _train(spec: RunSpec, method: Method, model, train_set, ctx: ddp.Context, fo
     local = spec.batch_size // ctx.world_size
     micro = min(spec.micro_batch_size or local, local)
     log_every = max(1, spec.steps // 200)
-    pad_values = getattr(method, "pad_values", None)
+    pad_values = method.pad_values
     bar = tqdm(total=spec.steps, initial=record["step"], desc=f"{spec.method} train", unit="step",
                disable=not (options.progress and ctx.is_main), dynamic_ncols=True)
     start_time = time.perf_counter() - record["time_s"]

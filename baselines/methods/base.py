@@ -93,6 +93,12 @@ class Method(ABC):
     def token_id(self, token: str) -> int:
         return self.tokenizer.convert_tokens_to_ids(token)
 
+    @property
+    def pad_values(self) -> dict[str, int]:
+        """Fill values the harness's collate uses for `encode`'s extra fields (default 0;
+        `input_ids` are padded with the pad id and `labels` with -100 in any case)."""
+        return {}
+
     @abstractmethod
     def build_model(self, backbone: nn.Module) -> nn.Module:
         """Wrap the backbone; the returned module's forward(**batch) returns a StepOutput."""
