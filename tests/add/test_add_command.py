@@ -212,9 +212,10 @@ def test_write_failure_removes_what_was_written(papers: Path, client: ArxivClien
         ([Answer(fixture="error.xml")], "arXiv API error: incorrect id format"),
         ([Answer(status=400, fixture="error.xml")], "HTTP 400: incorrect id format"),
         ([Answer(fixture="malformed.xml")], "malformed XML"),
+        ([Answer(body=b"")], "answered with an empty document"),
         ([Answer(fixture="2401.99999.xml")], "no record for 2502.05171"),  # an answer about another paper
     ],
-    ids=["503-give-up", "retry-after-too-long", "unknown-id", "error-entry", "http-400", "malformed", "wrong-paper"],
+    ids=["503-give-up", "retry-after-too-long", "unknown-id", "error-entry", "http-400", "malformed", "empty-body", "wrong-paper"],
 )
 def test_failures_write_nothing(papers: Path, api: RecordedArxiv, capsys: pytest.CaptureFixture[str], script: list[Answer], message: str) -> None:
     api.script = list(script)
