@@ -49,10 +49,8 @@ from torch import Tensor, nn
 
 from baselines.data import question_text
 from baselines.generation import decode_rows, greedy_decode, left_pad, positions_from_mask
-from baselines.methods.base import (
-    ANSWER_MARKER, BOT, EOT, LATENT, PAUSE, Generation, Method, MethodConfig, StepOutput,
-)
-from baselines.methods.no_cot import scored_loss
+from baselines.methods._token import answer_ids, ids, scored_loss
+from baselines.methods.base import BOT, EOT, LATENT, PAUSE, Generation, Method, MethodConfig, StepOutput
 from baselines.tasks.base import Example
 
 THOUGHT_KINDS = ("continuous", "pause", "none")
@@ -60,17 +58,10 @@ THOUGHT_KINDS = ("continuous", "pause", "none")
 
 # -- shared helpers (coconut, codi) ----------------------------------------------------------------
 def example_parts(tokenizer, example: Example) -> tuple[list[int], list[list[int]], list[int]]:
-    """Token ids of `question\\n`, of each `step\\n`, and of `### answer<eos>` (the shared format).
-
-    The marker and the answer are tokenized apart, as in no_cot.py (the same ids as "### answer"
-    for our tokenizers), so that the marker's last token is known: codi.py aligns states there.
-    """
-    def ids(text: str) -> list[int]:
-        return tokenizer.encode(text, add_special_tokens=False)
-
-    steps = [ids(step + "\n") for step in example.steps]
-    answer = ids(ANSWER_MARKER) + ids(" " + example.answer) + [tokenizer.eos_token_id]
-    return ids(question_text(example)), steps, answer
+    """Token ids of `question\\n`, of each `step\\n`, and of `### answer<eos>` (the shared
+    format, the same ids as the token-level methods; the answer marker's tokens come first)."""
+    steps = [ids(tokenizer, step + "\n") for step in example.steps]
+    return ids(tokenizer, question_text(example)), steps, answer_ids(tokenizer, example)
 
 
 def align_rows(anchor: Tensor, tensors: list[tuple[Tensor, int]], mask: Tensor) -> tuple[list[Tensor], Tensor]:
@@ -349,6 +340,7 @@ class CoconutNoCurriculum(Coconut):
 class CoconutNoThought(Coconut):
     name = "coconut_no_thought"
     Config = NoThoughtConfig
+    knob = None  # no thoughts to count
 
 
 class CoconutPauseAsThought(Coconut):

@@ -39,7 +39,7 @@ from torch import Tensor, nn
 from baselines.generation import decode_rows, positions_from_mask
 from baselines.methods.base import ANSWER_MARKER, BOT, EOT, LATENT, Generation, Method, MethodConfig, StepOutput
 from baselines.methods.coconut import CoconutModel, example_parts, generate_with_thoughts
-from baselines.methods.no_cot import scored_loss
+from baselines.methods._token import scored_loss
 from baselines.tasks.base import Example
 
 DISTILL_LOSSES = ("smooth_l1", "l1", "l2")

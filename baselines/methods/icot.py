@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from baselines.data import steps_text
 from baselines.methods.base import MethodConfig
-from baselines.methods.no_cot import TokenLevelMethod
+from baselines.methods._token import TokenLevelMethod
 from baselines.tasks.base import Example
 
 MAX_SMOOTHING_OFFSET = 100  # the reference truncates the offset distribution here too
