@@ -35,8 +35,9 @@ def resolve_data_dir(explicit: str | Path | None = None) -> Path | None:
 
     1. `explicit` (the `--data-dir` option): must exist;
     2. the environment variable LATENT_DATA_DIR: must exist;
-    3. `../shared/data` next to the repository, when it exists;
-    4. None: tasks then generate their data locally.
+    3. `data/` in the repository (where scripts/download_data.py puts the files), when it exists;
+    4. `../shared/data` next to the repository, when it exists;
+    5. None: tasks then generate their data locally.
     """
     for origin, value in (("--data-dir", explicit), (DATA_ENV, os.environ.get(DATA_ENV))):
         if value:
@@ -44,8 +45,10 @@ def resolve_data_dir(explicit: str | Path | None = None) -> Path | None:
             if not path.is_dir():
                 raise FileNotFoundError(f"{origin}: data directory {path} does not exist")
             return path
-    default = REPO_ROOT.parent / "shared" / "data"
-    return default if default.is_dir() else None
+    for default in (REPO_ROOT / "data", REPO_ROOT.parent / "shared" / "data"):
+        if default.is_dir():
+            return default
+    return None
 
 
 def is_lfs_pointer(path: Path) -> bool:

@@ -100,3 +100,14 @@ def wrap(model: torch.nn.Module, ctx: Context) -> torch.nn.Module:
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
+
+
+def agree(value: float, ctx: Context) -> bool:
+    """True when every rank holds the same `value` (e.g. a parameter checksum)."""
+    if not ctx.distributed:
+        return True
+    high = torch.tensor([value], dtype=torch.float64, device=ctx.device)
+    low = high.clone()
+    dist.all_reduce(high, op=dist.ReduceOp.MAX)
+    dist.all_reduce(low, op=dist.ReduceOp.MIN)
+    return bool(high.item() == low.item())

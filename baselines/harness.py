@@ -222,6 +222,11 @@ def _train(spec: RunSpec, method: Method, model, train_set, ctx: ddp.Context, fo
             ddp.barrier(ctx)
     bar.close()
     record["time_s"] = time.perf_counter() - start_time
+    # every rank must end with the same weights (DDP keeps them in step); checked, and recorded
+    record["param_checksum"] = float(sum(p.detach().double().sum() for p in core.parameters()))
+    record["ranks_agree"] = ddp.agree(record["param_checksum"], ctx)
+    if not record["ranks_agree"]:
+        raise RunFailed("the processes ended training with different parameters")
 
 
 # -- evaluation -----------------------------------------------------------------------------------
@@ -315,7 +320,7 @@ def execute(spec: RunSpec, options: RunOptions, knob_values: list[int] | None = 
                       examples_seen=record["step"] * spec.batch_size, train_flops=record["flops"])
 
     def train_info(record: dict) -> dict:
-        keys = ("final_loss", "loss_curve", "time_s", "stages", "resumed_from")
+        keys = ("final_loss", "loss_curve", "time_s", "stages", "resumed_from", "param_checksum", "ranks_agree")
         return {**{k: record.get(k) for k in keys}, "train_examples": len(train_set), "lr": spec.lr,
                 "warmup_steps": spec.warmup_steps, "weight_decay": spec.weight_decay, "grad_clip": spec.grad_clip,
                 "micro_batch_size": spec.micro_batch_size, "min_lr_ratio": spec.min_lr_ratio,
