@@ -174,3 +174,19 @@ def test_training_lowers_the_loss(cls):
         loss.backward()
         optimizer.step()
     assert float(model(**batch).loss.detach()) < 0.7 * first
+
+
+def test_first_generated_token_matches_training_forward():
+    """The token generation picks after <eot> is the argmax the training forward predicts there."""
+    tok = tokenizer()
+    method = Coconut(Config(c_thought=2, max_latent_stage=2, max_new_tokens=1), tok)
+    model = method.build_model(backbone(tok, seed=7)).eval()
+    batch = right_pad([method.encode(ex, method.num_stages - 1) for ex in EXAMPLES], tok.pad_token_id)
+    eot = tok.convert_tokens_to_ids(EOT)
+    with torch.no_grad():
+        ids, _, mask, start, n_latent, _ = model.prepare(**batch)
+        assert n_latent.tolist() == [4] * len(EXAMPLES)
+        hidden = model.run(ids, mask, start, n_latent).hidden
+        expected = model.backbone.lm_head(hidden[ids == eot]).argmax(-1)  # [B], one <eot> per row
+    gen = method.generate(model, EXAMPLES)
+    assert [tok.convert_tokens_to_ids(t) for t in gen.texts] == expected.tolist()
