@@ -68,6 +68,8 @@ def family_name(author: str) -> str:
 
 def title_words(title: str) -> list[str]:
     """Lowercase ASCII words; any non-letter, non-digit (dashes, punctuation) separates words."""
+    if title.isascii():
+        return re.findall(r"[a-z0-9]+", title.lower())
     words = (re.sub(r"[^a-z0-9]", "", to_ascii(w).lower()) for w in re.findall(r"[^\W_]+", title))
     return [w for w in words if w]
 

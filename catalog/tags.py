@@ -30,7 +30,7 @@ class Tag:
 
 def read_tags(path: str | os.PathLike[str] = TAGS_FILE) -> tuple[dict[str, Tag] | None, list[Problem]]:
     """Parse and validate tags.yaml; the dict is None when there are errors."""
-    from catalog.validate import schema_problems
+    from catalog.schema_errors import schema_problems
     from catalog.yamlsource import read_yaml
 
     source = read_yaml(path)

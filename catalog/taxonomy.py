@@ -91,7 +91,7 @@ class Taxonomy:
 
 def read_taxonomy(path: str | os.PathLike[str] = TAXONOMY_FILE) -> tuple[Taxonomy | None, list[Problem]]:
     """Parse and validate taxonomy.yaml; the Taxonomy is None when there are errors."""
-    from catalog.validate import schema_problems  # here to keep the import graph one-way
+    from catalog.schema_errors import schema_problems  # here to keep the import graph one-way
 
     source = read_yaml(path)
     problems = list(source.problems)

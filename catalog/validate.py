@@ -11,25 +11,33 @@ from __future__ import annotations
 
 import difflib
 import functools
+import multiprocessing
 import os
 import re
+import threading
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from catalog import METHODS_DIR, PAPERS_DIR, TAGS_FILE, TAXONOMY_FILE
 from catalog.ids import normalize_title
 from catalog.methods import known_methods
 from catalog.model import PLACEHOLDER, Paper
 from catalog.problems import Problem
+from catalog.schema_errors import format_loc, schema_problems
 from catalog.similar import similar_pairs
 from catalog.yamlsource import Source, parse_bytes, read_yaml
 
 __all__ = ["Problem", "Report", "check", "check_bytes", "inspect", "schema_problems"]
 
 _TODO = re.compile(rf"\b{PLACEHOLDER}\b")
+UNIQUE_KEYS = ("id", "arxiv", "doi", "title")
+PARALLEL_MIN_FILES = 1000  # below this, starting worker processes costs more than it saves
+CHUNK_FILES = 250
+MAX_WORKERS = 8
 
 
 @dataclass
@@ -51,7 +59,7 @@ def check(
     methods_dir: str | os.PathLike[str] = METHODS_DIR,
 ) -> list[Problem]:
     """All problems in the catalog (errors and warnings), sorted by file and line."""
-    return inspect(papers_dir, taxonomy_file, tags_file, methods_dir).problems
+    return inspect(papers_dir, taxonomy_file, tags_file, methods_dir, keep_papers=False).problems
 
 
 def inspect(
@@ -60,7 +68,10 @@ def inspect(
     tags_file: str | os.PathLike[str] = TAGS_FILE,
     methods_dir: str | os.PathLike[str] = METHODS_DIR,
     progress: bool = False,
+    keep_papers: bool = True,
 ) -> Report:
+    """Check everything; the Report holds the problems and (unless `keep_papers` is False) the
+    valid papers, newest first."""
     from catalog.tags import read_tags
     from catalog.taxonomy import read_taxonomy
 
@@ -84,23 +95,75 @@ def inspect(
         methods=methods,
         planned=planned,
     )
-    entries = []
-    for path in _progress(paths, progress):
-        source = read_yaml(path)
-        paper, file_problems = check_source(source, vocab)
-        problems += file_problems
-        entries.append((source, paper))
-    problems += cross_checks(entries)
-    papers = sorted((p for _, p in entries if p is not None), key=lambda p: (-p.date.toordinal(), p.id))
+    results = _check_paths(paths, vocab, progress, keep_papers)
+    for result in results:
+        problems += result.problems
+    problems += cross_checks(results)
+    papers = sorted((r.paper for r in results if r.paper is not None), key=lambda p: (-p.date.toordinal(), p.id))
     return Report(sorted(problems, key=Problem.sort_key), papers, taxonomy, tags, len(paths), methods)
 
 
-def _progress(paths: list[Path], enabled: bool):
-    if not enabled or len(paths) < 200:
-        return paths
-    from tqdm import tqdm
+@dataclass
+class FileResult:
+    """What one paper file contributes: its Paper (if valid), its own problems, and the values
+    (with their lines) that must be unique across the catalog."""
 
-    return tqdm(paths, desc="checking", unit="file", leave=False)
+    path: Path
+    paper: Paper | None
+    problems: list[Problem]
+    keys: dict[str, tuple[str, int]]  # id / arxiv / doi / title -> (value, line)
+
+
+def check_path(path: Path, vocab: _Vocabulary, keep_paper: bool = True) -> FileResult:
+    source = read_yaml(path)
+    paper, problems = check_source(source, vocab)
+    if not keep_paper:
+        paper = None
+    keys = {}
+    if isinstance(source.data, dict):
+        for key in UNIQUE_KEYS:
+            value = source.data.get(key)
+            if isinstance(value, str) and value and not _TODO.search(value):
+                keys[key] = (value, source.line_of((key,)))
+    return FileResult(path, paper, problems, keys)
+
+
+def _check_chunk(paths: list[Path], vocab: _Vocabulary, keep_papers: bool) -> list[FileResult]:
+    return [check_path(path, vocab, keep_papers) for path in paths]
+
+
+def _check_paths(paths: list[Path], vocab: _Vocabulary, progress: bool, keep_papers: bool) -> list[FileResult]:
+    """Check every file, on several processes for large catalogs (parsing is CPU-bound)."""
+    bar = None
+    if progress and len(paths) >= 200:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(paths), desc="checking", unit="file", leave=False)
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    use_pool = len(paths) >= PARALLEL_MIN_FILES and workers > 1 and _can_fork()
+    size = CHUNK_FILES if use_pool else len(paths) or 1
+    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+    results: list[FileResult] = []
+    if use_pool:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for chunk_results in pool.map(_check_chunk, chunks, [vocab] * len(chunks), [keep_papers] * len(chunks)):
+                results += chunk_results
+                if bar is not None:
+                    bar.update(len(chunk_results))
+    else:
+        for path in paths:
+            results.append(check_path(path, vocab, keep_papers))
+            if bar is not None:
+                bar.update()
+    if bar is not None:
+        bar.close()
+    return results
+
+
+def _can_fork() -> bool:
+    """Forking is fast (no re-imports) but unsafe once other threads run; fall back then."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
 @dataclass
@@ -177,7 +240,8 @@ def check_source(source: Source, vocab: _Vocabulary) -> tuple[Paper | None, list
         paper = Paper.model_validate(data)
     except ValidationError as exc:
         problems += schema_problems(exc, source, Paper)
-    problems += _placeholder_problems(source)
+    if PLACEHOLDER in source.text:
+        problems += _placeholder_problems(source)
     problems += _vocabulary_problems(source, vocab)
     paper_id = data.get("id")
     if isinstance(paper_id, str) and paper_id != path.stem:
@@ -253,45 +317,37 @@ def _unknown(source: Source, loc: tuple[str | int, ...], message: str, value: st
     return Problem(source.path, source.line_of(loc), format_loc(loc), message + hint)
 
 
-def cross_checks(entries: list[tuple[Source, Paper | None]]) -> list[Problem]:
+def cross_checks(results: list[FileResult]) -> list[Problem]:
     """Duplicates across files: ids, arXiv ids, DOIs, identical and near-identical titles."""
     problems: list[Problem] = []
-    seen: dict[tuple[str, str], Source] = {}
-    titles: list[tuple[Source, str]] = []
-    for source, _ in entries:
-        data = source.data
-        if not isinstance(data, dict):
-            continue
+    seen: dict[tuple[str, str], Path] = {}
+    titles: dict[str, tuple[Path, int]] = {}  # normalized title -> first file and its title line
+    for result in results:
         for key, label in (("id", "id"), ("arxiv", "arXiv id"), ("doi", "DOI")):
-            value = data.get(key)
-            if not isinstance(value, str) or not value or _TODO.search(value):
+            if key not in result.keys:
                 continue
-            norm = value.lower()
-            first = seen.setdefault((key, norm), source)
-            if first is not source:
+            value, line = result.keys[key]
+            first = seen.setdefault((key, value.lower()), result.path)
+            if first != result.path:
                 problems.append(
-                    Problem(source.path, source.line_of((key,)), key,
-                            f"{label} '{value}' is also used by {_rel(first.path)}: the same paper twice?")
-                )  # fmt: skip
-        title = data.get("title")
-        if isinstance(title, str) and normalize_title(title):
-            titles.append((source, normalize_title(title)))
-
-    by_title: dict[str, Source] = {}
-    for source, norm in titles:
-        first = by_title.setdefault(norm, source)
-        if first is not source:
-            problems.append(
-                Problem(source.path, source.line_of(("title",)), "title",
-                        f"same title as {_rel(first.path)}: the same paper twice?")
-            )  # fmt: skip
-    unique = list(by_title.items())
+                    Problem(result.path, line, key, f"{label} '{value}' is also used by {_rel(first)}: the same paper twice?")
+                )
+        if "title" in result.keys:
+            title, line = result.keys["title"]
+            norm = normalize_title(title)
+            if not norm:
+                continue
+            first_title = titles.setdefault(norm, (result.path, line))
+            if first_title[0] != result.path:
+                problems.append(
+                    Problem(result.path, line, "title", f"same title as {_rel(first_title[0])}: the same paper twice?")
+                )
+    unique = list(titles.items())
     for i, j, ratio in similar_pairs([norm for norm, _ in unique]):
-        (_, a), (_, b) = unique[i], unique[j]
-        first, second = sorted((a, b), key=lambda s: s.path)
+        (first, _), (second, line) = sorted((unique[i][1], unique[j][1]))
         problems.append(
-            Problem(second.path, second.line_of(("title",)), "title",
-                    f"title is {ratio:.0%} similar to {_rel(first.path)}'s: the same paper twice?", "warning")
+            Problem(second, line, "title",
+                    f"title is {ratio:.0%} similar to {_rel(first)}'s: the same paper twice?", "warning")
         )  # fmt: skip
     return problems
 
@@ -300,96 +356,3 @@ def _rel(path: Path) -> str:
     from catalog.problems import display_path
 
     return display_path(path)
-
-
-# --- pydantic errors -> Problems -------------------------------------------------------------
-
-
-def format_loc(loc: tuple[str | int, ...]) -> str:
-    """('code', 0, 'url') -> 'code[0].url'."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def schema_problems(exc: ValidationError, source: Source, model: type[BaseModel]) -> list[Problem]:
-    """One Problem per pydantic error, at the line of the offending key or item."""
-    problems = []
-    for error in exc.errors(include_url=False):
-        loc = tuple(p for p in error["loc"] if isinstance(p, (str, int)))
-        kind = error["type"]
-        if kind == "missing":
-            parent = loc[:-1]
-            line = source.line_of(parent) if parent else 1
-        else:
-            line = source.line_of(loc, key=kind == "extra_forbidden")
-        problems.append(Problem(source.path, line, format_loc(loc), _message(error, loc, model)))
-    return problems
-
-
-def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """The model class that holds the last key of `loc` (for 'allowed keys' hints)."""
-    current: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
-            return None
-        annotation = current.model_fields[part].annotation
-        candidates = [annotation, *get_args(annotation)]
-        current = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-_PATTERN_HINTS = {
-    "id": "expected lowercase family name + year + title word, e.g. hao2024training",
-    "arxiv": "expected e.g. 2412.06769 (or hep-th/9901001 for old ids), without a version suffix",
-    "doi": "expected 10.NNNN/suffix, without https://doi.org/",
-    "url": "expected an http(s):// address",
-    "survey": "expected a section number such as \"3.1.2\"",
-    "baseline": "expected a method module name such as looped or hidden_state",
-}
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _message(error: dict[str, Any], loc: tuple[str | int, ...], model: type[BaseModel]) -> str:
-    kind, value = error["type"], error.get("input")
-    last = next((p for p in reversed(loc) if isinstance(p, str)), "")
-    if kind == "missing":
-        return "missing (required field)"
-    if kind == "extra_forbidden":
-        holder = _model_at(model, loc)
-        allowed = list(holder.model_fields) if holder else []
-        close = difflib.get_close_matches(str(last), allowed, n=1, cutoff=0.6)
-        hint = f"; did you mean '{close[0]}'?" if close else (f"; allowed: {', '.join(allowed)}" if allowed else "")
-        return f"unknown key '{last}'{hint}"
-    if kind == "string_pattern_mismatch":
-        if last == "arxiv" and isinstance(value, str) and re.match(r"^.+v\d+$", value):
-            return f"malformed arXiv id {value!r}: drop the version suffix (the version goes in arxiv_version)"
-        what = {"arxiv": "arXiv id", "doi": "DOI", "url": "URL", "id": "id"}.get(str(last), str(last))
-        return f"malformed {what} {_short(value)}: {_PATTERN_HINTS.get(str(last), 'does not match the required pattern')}"
-    if value is None and kind.endswith("_type"):
-        return "empty value"
-    if kind == "string_type":
-        if last in ("arxiv", "survey") and isinstance(value, (int, float)):
-            return f"write it as a quoted string, e.g. {last}: \"{value}\" (unquoted, YAML reads a number and may drop digits)"
-        return f"expected text, got {type(value).__name__} {_short(value)}"
-    if kind in ("too_short", "string_too_short"):
-        return "must not be empty"
-    if kind == "list_type":
-        return f"expected a list (e.g. [a, b] or one '- item' per line), got {type(value).__name__} {_short(value)}"
-    if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return f"expected a mapping (key: value), got {type(value).__name__} {_short(value)}"
-    if kind.startswith("date") and last == "date":
-        return f"expected a date YYYY-MM-DD, got {_short(value)}"
-    if kind == "value_error":
-        return str(error["msg"]).removeprefix("Value error, ")
-    return f"{error['msg']} (got {_short(value)})"

@@ -37,6 +37,7 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:timestamp",
 }
 _INDICATORS = re.compile(r"[\s?:-]")  # what may precede a value on its line without being content
+_IMPLICIT = frozenset(_resolver.yaml_implicit_resolvers)  # first characters of non-string plain scalars
 _PLAIN_TAGS: dict[str, str] = {}  # plain scalar text -> resolved tag (a cache; resolution is slow)
 _MAP_TAG, _SEQ_TAG = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 
@@ -59,6 +60,7 @@ class Source:
     """A parsed file: `data` is None when the file could not be read as YAML at all."""
 
     path: Path
+    text: str = ""  # the decoded text ("" when it could not be read)
     data: Any = None
     pos: Pos | None = None
     problems: list[Problem] = field(default_factory=list)
@@ -111,6 +113,7 @@ def parse_bytes(raw: bytes, source: Source) -> Source:
         return source
     if text.startswith(BOM):
         text = text[1:]  # a UTF-8 byte-order mark is harmless; accept it
+    source.text = text
     if not text.strip():
         source.problems.append(Problem(path, 1, "", "empty file"))
         return source
@@ -136,6 +139,16 @@ def _tab_indented_lines(text: str) -> list[int]:
     return lines
 
 
+def _plain_tag(value: str) -> str:
+    """The tag YAML gives a plain scalar (str, int, float, bool, null, timestamp), cached."""
+    tag = _PLAIN_TAGS.get(value)
+    if tag is None:
+        tag = _resolver.resolve(yaml.ScalarNode, value, (True, False))
+        if len(value) <= 64 and len(_PLAIN_TAGS) < 50_000:
+            _PLAIN_TAGS[value] = tag
+    return tag
+
+
 class _Abort(Exception):
     """Stop reading: the problem has been recorded."""
 
@@ -157,12 +170,7 @@ class _Builder:
     def run(self) -> None:
         loader = _Loader(self.text)
         try:
-            get_event, handle = loader.get_event, self.handle
-            while True:
-                event = get_event()
-                if event is None or type(event) is yaml.StreamEndEvent:
-                    break
-                handle(event)
+            self.loop(loader.get_event)
         except _Abort:
             pass
         except yaml.MarkedYAMLError as exc:
@@ -186,38 +194,94 @@ class _Builder:
         finally:
             loader.dispose()
 
-    def handle(self, event: yaml.Event) -> None:
-        kind = type(event)
-        line = event.start_mark.line + 1
-        if kind is yaml.ScalarEvent:
-            if event.style in ("|", ">") and event.end_mark.line > event.start_mark.line:
-                line += 1  # a block scalar's text starts on the line after its `>-` or `|`
-            elif not event.value and event.style is None:
-                line = self.empty_value_line(event.start_mark)
-            self.add(self.scalar(event, line), Pos(line), event.value)
-        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            is_map = kind is yaml.MappingStartEvent
-            if event.tag not in (None, "!", _MAP_TAG if is_map else _SEQ_TAG):
-                self.problem(line, f"unsupported YAML tag {event.tag}")
-            if len(self.stack) >= MAX_DEPTH:
-                self.problem(line, f"nesting deeper than {MAX_DEPTH} levels; not parsed further")
-                self.source.data = None
-                raise _Abort
-            if is_map:
-                self.stack.append([{}, Pos(line, keys={}), None, 0])
+    def loop(self, get_event: Any) -> None:
+        """Consume events until the stream ends. One tight loop: this is the hot path of
+        `latent check` (a few hundred thousand events for a large catalog)."""
+        ScalarEvent, MappingStartEvent, SequenceStartEvent = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+        MappingEndEvent, SequenceEndEvent = yaml.MappingEndEvent, yaml.SequenceEndEvent
+        implicit, stack = _IMPLICIT, self.stack
+        while True:
+            event = get_event()
+            kind = event.__class__
+            if kind is ScalarEvent:
+                value, style = event.value, event.style
+                line = event.start_mark.line + 1
+                # plain scalars have style '' (libyaml) or None (pure-Python parser)
+                if event.tag is None and value and (style == "'" or style == '"' or (not style and value[0] not in implicit)):
+                    raw = value  # a string: quoted, or plain text that cannot be a number, date, ...
+                elif event.tag is None and value and not style and _plain_tag(value) == _STR:
+                    raw = value  # plain text that looked like it might be something else
+                else:
+                    raw = value
+                    if style in ("|", ">") and event.end_mark.line > event.start_mark.line:
+                        line += 1  # a block scalar's text starts on the line after its `>-` or `|`
+                    elif not value and not style:
+                        line = self.empty_value_line(event.start_mark)
+                    value = self.scalar(event, line)
+                pos = Pos(line)
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                value, pos, _, _ = stack.pop()
+                raw = None
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                self.start_collection(event, kind is MappingStartEvent)
+                continue
+            elif kind is yaml.AliasEvent:
+                line = event.start_mark.line + 1
+                self.problem(line, f"YAML alias *{event.anchor} is not allowed in catalog files; write the value out")
+                value, pos, raw = None, Pos(line), None
+            elif kind is yaml.DocumentStartEvent:
+                self.documents += 1
+                if self.documents > 1:
+                    self.problem(event.start_mark.line + 1, "more than one YAML document (a second `---`); one paper per file")
+                    raise _Abort
+                continue
+            elif event is None or kind is yaml.StreamEndEvent:
+                return
             else:
-                self.stack.append([[], Pos(line, items=[]), None, 0])
-        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-            value, pos, _, _ = self.stack.pop()
-            self.add(value, pos, None)
-        elif kind is yaml.AliasEvent:
-            self.problem(line, f"YAML alias *{event.anchor} is not allowed in catalog files; write the value out")
-            self.add(None, Pos(line), None)
-        elif kind is yaml.DocumentStartEvent:
-            self.documents += 1
-            if self.documents > 1:
-                self.problem(line, "more than one YAML document (a second `---`); one paper per file")
-                raise _Abort
+                continue
+            # attach the finished value to its parent (inlined `add` for speed)
+            if not stack:
+                self.source.data, self.source.pos = value, pos
+                continue
+            frame = stack[-1]
+            container = frame[0]
+            if container.__class__ is list:
+                container.append(value)
+                frame[1].items.append(pos)
+            elif frame[2] is None:
+                self.set_key(frame, raw, pos)
+            else:
+                self.set_value(frame, value, pos)
+
+    def start_collection(self, event: Any, is_map: bool) -> None:
+        line = event.start_mark.line + 1
+        if event.tag not in (None, "!", _MAP_TAG if is_map else _SEQ_TAG):
+            self.problem(line, f"unsupported YAML tag {event.tag}")
+        if len(self.stack) >= MAX_DEPTH:
+            self.problem(line, f"nesting deeper than {MAX_DEPTH} levels; not parsed further")
+            self.source.data = None
+            raise _Abort
+        # frame: [container, Pos, pending key (mappings), line of the pending key]
+        if is_map:
+            self.stack.append([{}, Pos(line, keys={}), None, 0])
+        else:
+            self.stack.append([[], Pos(line, items=[]), None, 0])
+
+    def set_key(self, frame: list[Any], raw_key: str | None, pos: Pos) -> None:
+        if raw_key is None:
+            self.problem(pos.line, "a key must be a plain word, not a list or mapping")
+            raw_key = f"<complex key at line {pos.line}>"
+        frame[2], frame[3] = raw_key, pos.line
+
+    def set_value(self, frame: list[Any], value: Any, pos: Pos) -> None:
+        container, cpos, key, key_line = frame
+        frame[2] = None
+        if key in container:
+            first = cpos.keys[key][0]
+            self.problem(key_line, f"duplicate key '{key}' (first at line {first}); the later one is ignored")
+            return
+        container[key] = value
+        cpos.keys[key] = (key_line, pos)
 
     def empty_value_line(self, mark: yaml.Mark) -> int:
         """The line of an empty value (`key:` or `- `): the parser marks it at the next token,
@@ -237,11 +301,7 @@ class _Builder:
         if tag is None or tag == "!":
             if not event.implicit[0]:
                 return event.value  # quoted or block scalar: a string
-            tag = _PLAIN_TAGS.get(event.value)
-            if tag is None:
-                tag = _resolver.resolve(yaml.ScalarNode, event.value, (True, False))
-                if len(_PLAIN_TAGS) < 10_000:
-                    _PLAIN_TAGS[event.value] = tag
+            tag = _plain_tag(event.value)
         if tag == _STR:
             return event.value
         if tag not in _SCALAR_TAGS:
@@ -258,28 +318,3 @@ class _Builder:
         if isinstance(value, dt.datetime) and value.time() == dt.time(0) and value.tzinfo is None:
             value = value.date() if "T" not in event.value and " " not in event.value else value
         return value
-
-    def add(self, value: Any, pos: Pos, raw_key: str | None) -> None:
-        if not self.stack:
-            self.source.data, self.source.pos = value, pos
-            return
-        frame = self.stack[-1]
-        container, cpos = frame[0], frame[1]
-        if isinstance(container, list):
-            container.append(value)
-            cpos.items.append(pos)
-            return
-        if frame[2] is None:  # this is a key
-            if raw_key is None:
-                self.problem(pos.line, "a key must be a plain word, not a list or mapping")
-                raw_key = f"<complex key at line {pos.line}>"
-            frame[2], frame[3] = raw_key, pos.line
-            return
-        key, key_line = frame[2], frame[3]
-        frame[2] = None
-        if key in container:
-            first = cpos.keys[key][0]
-            self.problem(key_line, f"duplicate key '{key}' (first at line {first}); the later one is ignored")
-            return
-        container[key] = value
-        cpos.keys[key] = (key_line, pos)
