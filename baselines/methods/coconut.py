@@ -179,7 +179,8 @@ def generate_with_thoughts(backbone: nn.Module, prompts: list[list[int]], n_thou
 class Config(MethodConfig):
     c_thought: int = 1  # continuous thoughts per replaced reasoning step (c)
     max_latent_stage: int = 6  # stages that replace steps by thoughts; then the final stage
-    thoughts: int | None = None  # test-time compute knob; None = c_thought * max_latent_stage
+    thoughts: int | None = None  # test-time thoughts (the knob); None = c_thought * max_latent_stage,
+    #                              the number the final stage trains with (training ignores this field)
     thought: str = "continuous"  # "continuous" (Coconut), "pause" (pause as thought), "none" (w/o thought)
     curriculum: bool = True  # False = "w/o curriculum": train on the final stage only
     stage_share: float | None = None  # share of the optimizer steps per non-final stage (None = equal shares;

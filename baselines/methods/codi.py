@@ -1,4 +1,4 @@
-"""CODI: continuous chain-of-thought by self-distillation (arXiv 2502.21074).
+"""CODI: continuous chain-of-thought by self-distillation (catalog id `shen2025codi`, arXiv 2502.21074).
 
 Shen et al., "CODI: Compressing Chain-of-Thought into Continuous Space via Self-Distillation"
 (2025). One model plays two roles in one forward:

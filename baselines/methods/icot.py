@@ -1,4 +1,4 @@
-"""Stepwise internalization of chain-of-thought, iCoT-SI (arXiv 2405.14838).
+"""Stepwise internalization of chain-of-thought, iCoT-SI (catalog id `deng2024explicit`, arXiv 2405.14838).
 
 Deng, Choi and Shieber, "From Explicit CoT to Implicit CoT: Learning to Internalize CoT Step by
 Step" (2024). The model starts as an ordinary CoT model; stage by stage, CoT tokens are removed

@@ -190,3 +190,29 @@ def test_first_generated_token_matches_training_forward():
         expected = model.backbone.lm_head(hidden[ids == eot]).argmax(-1)  # [B], one <eot> per row
     gen = method.generate(model, EXAMPLES)
     assert [tok.convert_tokens_to_ids(t) for t in gen.texts] == expected.tolist()
+
+
+def test_harness_resets_the_optimizer_at_each_stage_change(tmp_path, monkeypatch):
+    """Through the harness: AdamW's step counter restarts at every curriculum stage."""
+    from baselines import harness
+    from baselines.suites import RunSpec
+
+    counters: list[int] = []
+    make_optimizer = harness._optimizer
+
+    def recording_optimizer(*args, **kwargs):
+        optimizer = make_optimizer(*args, **kwargs)
+        first = optimizer.param_groups[0]["params"][0]
+        optimizer.register_step_post_hook(lambda opt, *_: counters.append(int(opt.state[first]["step"])))
+        return optimizer
+
+    monkeypatch.setattr(harness, "_optimizer", recording_optimizer)
+    spec = RunSpec(method="coconut", task="multiplication", task_options={"digits": 2}, steps=8, batch_size=4,
+                   n_positions=128, train_n=16, eval_n=4, eval_batch_size=4, latency_n=0,
+                   method_options={"max_latent_stage": 2, "max_new_tokens": 8})
+    options = harness.RunOptions(device="cpu", results_dir=tmp_path / "r", checkpoint_dir=tmp_path / "c",
+                                 checkpoint_every=0, progress=False, write=False)
+    [result] = harness.execute(spec, options)
+    assert result.train["stages"] == [[0, 0], [2, 1], [4, 2], [6, 3]]
+    assert counters == [1, 2] * 4
+    assert result.knob_value == 2 and result.eval[0].latent_steps == 2
