@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,6 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:float",
     "tag:yaml.org,2002:timestamp",
 }
-_INDICATORS = re.compile(r"[\s?:-]")  # what may precede a value on its line without being content
 _IMPLICIT = frozenset(_resolver.yaml_implicit_resolvers)  # first characters of non-string plain scalars
 _PLAIN_TAGS: dict[str, str] = {}  # plain scalar text -> resolved tag (a cache; resolution is slow)
 _MAP_TAG, _SEQ_TAG = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
@@ -162,7 +160,6 @@ class _Builder:
         # Each frame: [value (dict|list), pos, pending key (str|None), pending key line]
         self.stack: list[list[Any]] = []
         self.documents = 0
-        self.lines: list[str] | None = None  # the text's lines, split when first needed
 
     def problem(self, line: int, message: str) -> None:
         self.source.problems.append(Problem(self.source.path, line, "", message))
@@ -215,8 +212,6 @@ class _Builder:
                     raw = value
                     if style in ("|", ">") and event.end_mark.line > event.start_mark.line:
                         line += 1  # a block scalar's text starts on the line after its `>-` or `|`
-                    elif not value and not style:
-                        line = self.empty_value_line(event.start_mark)
                     value = self.scalar(event, line)
                 pos = Pos(line)
             elif kind is MappingEndEvent or kind is SequenceEndEvent:
@@ -282,19 +277,6 @@ class _Builder:
             return
         container[key] = value
         cpos.keys[key] = (key_line, pos)
-
-    def empty_value_line(self, mark: yaml.Mark) -> int:
-        """The line of an empty value (`key:` or `- `): the parser marks it at the next token,
-        often on a later line, so step back to the last line with content before that mark."""
-        if self.lines is None:
-            self.lines = self.text.splitlines()
-        number, column = mark.line, mark.column
-        if number < len(self.lines) and _INDICATORS.sub("", self.lines[number][:column]):
-            return number + 1
-        number -= 1
-        while number > 0 and (not self.lines[number].strip() or self.lines[number].lstrip().startswith("#")):
-            number -= 1
-        return max(number, 0) + 1
 
     def scalar(self, event: yaml.ScalarEvent, line: int) -> Any:
         tag = event.tag

@@ -254,3 +254,15 @@ CASES_EMPTY = [
 @pytest.mark.parametrize("text,prefix", [c[1:] for c in CASES_EMPTY], ids=[c[0] for c in CASES_EMPTY])
 def test_empty_values_are_reported_on_their_own_line(cat, text, prefix):
     assert_one(reported(cat, text), prefix)
+
+
+@pytest.mark.parametrize("pure_python", [False, True], ids=["libyaml", "pure-python"])
+def test_empty_value_lines_with_either_parser(cat, monkeypatch, pure_python):
+    import yaml
+
+    import catalog.yamlsource as ys
+
+    if pure_python:  # PyYAML installed without libyaml
+        monkeypatch.setattr(ys, "_Loader", yaml.SafeLoader)
+    for text, prefix in [(c[1], c[2]) for c in CASES_EMPTY]:
+        assert_one(reported(cat, text), prefix)
