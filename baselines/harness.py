@@ -91,7 +91,8 @@ def sweep(spec: RunSpec, knob_values: list[int], options: RunOptions | None = No
 
 # -- setup ----------------------------------------------------------------------------------------
 
-def _make_method(spec: RunSpec, tokenizer) -> Method:
+def _method_config(spec: RunSpec):
+    """The method's class and its config from the spec (checked before any data is made)."""
     cls = get_method(spec.method)
     fields = dict(spec.method_options)
     if spec.knob is not None:
@@ -99,10 +100,9 @@ def _make_method(spec: RunSpec, tokenizer) -> Method:
             raise ValueError(f"method {spec.method} has no compute knob; drop --knob")
         fields[cls.knob] = spec.knob
     try:
-        config = cls.Config(**fields)
+        return cls, cls.Config(**fields)
     except TypeError as exc:
         raise ValueError(f"method {spec.method}: bad option ({exc}); see `latent bench ls`") from None
-    return cls(config, tokenizer)
 
 
 def _tokenizer(spec: RunSpec, texts: list[str], saved: Path | None):
@@ -288,6 +288,7 @@ def execute(spec: RunSpec, options: RunOptions, knob_values: list[int] | None = 
         torch.set_num_threads(options.threads or 1)
     if spec.batch_size % ctx.world_size:
         raise ValueError(f"--batch-size {spec.batch_size} is not divisible by the {ctx.world_size} processes")
+    method_cls, method_config = _method_config(spec)
     task = get_task(spec.task, resolve_data_dir(options.data_dir), **spec.task_options)
     train_set = task.examples("train", spec.train_n, spec.seed)
     eval_n = spec.eval_n if spec.eval_n is not None or task.load(spec.eval_split) is not None else GENERATED_EVAL_N
@@ -302,7 +303,7 @@ def execute(spec: RunSpec, options: RunOptions, knob_values: list[int] | None = 
     tokenizer = _tokenizer(spec, [full_text(ex) for ex in train_set + eval_set], saved)
     if ctx.is_main and options.checkpoint_every:
         checkpoint.save_tokenizer(folder, tokenizer)
-    method = _make_method(spec, tokenizer)
+    method = method_cls(method_config, tokenizer)
     backbone = build_backbone(BackboneConfig(spec.model_size, spec.n_positions), len(tokenizer), spec.model,
                               pad_id=tokenizer.pad_token_id, eos_id=tokenizer.eos_token_id)
     shape = Shape.of(backbone)
