@@ -41,7 +41,7 @@ from baselines.methods.base import Method, extract_answer
 from baselines.result import Budget, Metrics, Result, write_result
 from baselines.suites import RunSpec
 from baselines.tasks import get_task
-from baselines.tokenizer import build_tokenizer, load_gpt2_tokenizer, load_tokenizer
+from baselines.tokenizer import build_tokenizer, cache_encodings, load_gpt2_tokenizer, load_tokenizer
 
 GENERATED_EVAL_N = 500  # evaluation examples generated when a task has no official split
 
@@ -303,7 +303,7 @@ def execute(spec: RunSpec, options: RunOptions, knob_values: list[int] | None = 
     tokenizer = _tokenizer(spec, [full_text(ex) for ex in train_set + eval_set], saved)
     if ctx.is_main and options.checkpoint_every:
         checkpoint.save_tokenizer(folder, tokenizer)
-    method = method_cls(method_config, tokenizer)
+    method = method_cls(method_config, cache_encodings(tokenizer))
     backbone = build_backbone(BackboneConfig(spec.model_size, spec.n_positions), len(tokenizer), spec.model,
                               pad_id=tokenizer.pad_token_id, eos_id=tokenizer.eos_token_id)
     shape = Shape.of(backbone)

@@ -17,11 +17,11 @@ are saved next to a run's checkpoint with `save_pretrained` and read back with `
 
 from __future__ import annotations
 
-from collections import Counter
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 
-from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from baselines.methods.base import EOS, PAD, SPECIAL_TOKENS
@@ -58,20 +58,20 @@ def _wrap(backend: Tokenizer, unk_token: str | None = UNK) -> PreTrainedTokenize
 def build_tokenizer(texts: Iterable[str], min_count: int = 1) -> PreTrainedTokenizerFast:
     """A word-level tokenizer whose vocabulary is every piece of `texts` (seen >= min_count).
 
-    Ids: the special tokens first (<unk>, then SPECIAL_TOKENS in order), then pieces sorted by
-    decreasing count and then alphabetically, so the same texts always give the same ids.
+    The pieces are counted by the `tokenizers` library's WordLevel trainer (in Rust, on all
+    cores); ids are then assigned deterministically: the special tokens first (<unk>, then
+    SPECIAL_TOKENS in order), then the pieces in sorted order, so the same texts always give
+    the same ids.
     """
-    counts: Counter[str] = Counter()
-    pre = _pre_tokenizer()
-    for text in texts:
-        counts.update(piece for piece, _ in pre.pre_tokenize_str(text))
     specials = [UNK, *SPECIAL_TOKENS]
-    vocab = {token: i for i, token in enumerate(specials)}
-    for piece, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        if count >= min_count and piece not in vocab:
-            vocab[piece] = len(vocab)
+    counter = Tokenizer(models.WordLevel(unk_token=UNK))
+    counter.pre_tokenizer = _pre_tokenizer()
+    counter.train_from_iterator(texts, trainers.WordLevelTrainer(min_frequency=min_count, special_tokens=specials,
+                                                                 show_progress=False))
+    pieces_seen = sorted(set(counter.get_vocab()) - set(specials))
+    vocab = {token: i for i, token in enumerate(specials + pieces_seen)}
     backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
-    backend.pre_tokenizer = pre
+    backend.pre_tokenizer = _pre_tokenizer()
     backend.decoder = decoders.Fuse()
     return _wrap(backend)
 
@@ -99,4 +99,27 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
     """A tokenizer saved with `save_pretrained` (word-level or GPT-2)."""
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     tokenizer.padding_side = "left"
+    return tokenizer
+
+
+def cache_encodings(tokenizer: PreTrainedTokenizerFast, maxsize: int = 2**20) -> PreTrainedTokenizerFast:
+    """Memoize `tokenizer.encode(text, add_special_tokens=False)` (what methods call on every
+    training step) for up to `maxsize` distinct texts; other calls go through unchanged.
+
+    Training revisits the same questions, steps and answers every epoch, and encoding a long
+    question costs far more than looking it up; each call returns a fresh list, so a caller
+    may modify it. Returns the same tokenizer object.
+    """
+    plain = tokenizer.encode
+
+    @functools.lru_cache(maxsize=maxsize)
+    def cached(text: str) -> tuple[int, ...]:
+        return tuple(plain(text, add_special_tokens=False))
+
+    def encode(text, *args, **kwargs):
+        if isinstance(text, str) and not args and kwargs == {"add_special_tokens": False}:
+            return list(cached(text))
+        return plain(text, *args, **kwargs)
+
+    tokenizer.encode = encode
     return tokenizer

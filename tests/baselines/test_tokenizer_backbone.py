@@ -8,7 +8,7 @@ import pytest
 
 from baselines.backbone import SIZES, BackboneConfig, build_backbone, count_parameters
 from baselines.methods.base import SPECIAL_TOKENS
-from baselines.tokenizer import UNK, build_tokenizer, load_gpt2_tokenizer, load_tokenizer, pieces
+from baselines.tokenizer import UNK, build_tokenizer, cache_encodings, load_gpt2_tokenizer, load_tokenizer, pieces
 
 GPT2_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "gpt2-tokenizer"
 TEXTS = [
@@ -72,3 +72,14 @@ def test_backbone_presets():
     assert count_parameters(model) == 2 * (12 * d * d + 13 * d) + (40 + 64) * d + 2 * d
     with pytest.raises(ValueError, match="unknown model size"):
         BackboneConfig("huge")
+
+
+def test_cached_encodings_are_the_same_and_safe_to_modify():
+    tokenizer = build_tokenizer(TEXTS)
+    expected = tokenizer.encode(TEXTS[0], add_special_tokens=False)
+    cached = cache_encodings(build_tokenizer(TEXTS))
+    first = cached.encode(TEXTS[0], add_special_tokens=False)
+    assert first == expected
+    first.append(-1)  # a caller modifying its list does not change the next answer
+    assert cached.encode(TEXTS[0], add_special_tokens=False) == expected
+    assert cached.encode(TEXTS[1]) == tokenizer.encode(TEXTS[1])  # other calls pass through
