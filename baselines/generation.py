@@ -65,7 +65,8 @@ def greedy_decode(
       forward_passes  [B]     backbone passes spent per row (one per generated token)
 
     Each step computes the logits of the last position only. A row stops at its eos; the loop
-    stops as soon as every row has stopped.
+    stops as soon as every row has stopped, or when the next position would be past the model's
+    `n_positions` (so a model that never writes eos cannot index past its position table).
     """
     batch, width, _ = inputs_embeds.shape
     device = inputs_embeds.device
@@ -74,6 +75,12 @@ def greedy_decode(
     mask = attention_mask.long()
     if position_ids is None:
         position_ids = positions_from_mask(mask)[:, -width:]
+    # never step past the learned position embeddings: stop at the model's n_positions
+    room = model.config.n_positions - int(position_ids.max()) - 1
+    if room < 1:
+        raise ValueError(f"the prompt reaches position {int(position_ids.max())}, the model has only "
+                         f"{model.config.n_positions} positions (raise --n-positions)")
+    max_new_tokens = min(max_new_tokens, room)
     embed = model.get_input_embeddings()
 
     tokens = torch.full((batch, max_new_tokens), pad_id, dtype=torch.long, device=device)

@@ -240,6 +240,9 @@ def _evaluate(method: Method, model, task, examples, spec: RunSpec, budget: int 
     reset_peak_memory(device)
     totals = [0.0] * 6  # correct, generated tokens, latent steps, forward passes, flops, examples
     seconds = 0.0
+    if device.type == "cuda" and shard:  # warm-up (kernel selection, allocator) outside the timings
+        with torch.no_grad(), _autocast(device):
+            method.generate(core, shard[: spec.eval_batch_size], budget)
     bar = tqdm(total=len(shard), desc=f"{spec.method} eval", unit="ex", dynamic_ncols=True,
                disable=not (options.progress and ctx.is_main))
     for start in range(0, len(shard), spec.eval_batch_size):
@@ -360,5 +363,3 @@ def execute(spec: RunSpec, options: RunOptions, knob_values: list[int] | None = 
         result = finish(Result(run_id=run_id, status="failed", failure=reason, budget=budget(record),
                                train=train_info(record), finished_at=environment.now(), **base))
         raise RunFailed(reason, result) from None
-    finally:
-        ddp.barrier(ctx)

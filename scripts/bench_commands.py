@@ -188,19 +188,25 @@ def _summary(result, path_root: Path) -> str:
 def _execute(args: argparse.Namespace, knob_values: list[int] | None) -> int:
     from baselines.harness import RunFailed, execute
 
+    from baselines import ddp
+
     specs = _specs(args)
     options = _options(args)
     failed = 0
-    for spec in specs:
-        try:
-            results = execute(spec, options, knob_values)
-        except RunFailed as exc:
-            failed += 1
-            print(f"error: {spec.task} {spec.method}: {exc}", file=sys.stderr)
-            continue
-        if _is_main():
-            for result in results:
-                print(_summary(result, options.results_dir))
+    try:
+        for spec in specs:
+            try:
+                results = execute(spec, options, knob_values)
+            except RunFailed as exc:
+                failed += 1
+                if _is_main():
+                    print(f"error: {spec.task} {spec.method}: {exc}", file=sys.stderr)
+                continue
+            if _is_main():
+                for result in results:
+                    print(_summary(result, options.results_dir))
+    finally:
+        ddp.teardown()
     return 1 if failed else 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from baselines.backbone import BackboneConfig, build_backbone
@@ -91,3 +92,11 @@ def test_encode_left_padded():
     assert (ids[1, : int((mask[1] == 0).sum())] == tokenizer.pad_token_id).all()
     assert tokenizer.decode(ids[1][mask[1].bool()].tolist()) == "Tom is."
     assert positions_from_mask(mask)[1].tolist() == [0, 0, 0, 1, 2]
+
+
+def test_decoding_stops_at_the_last_position():
+    model = _model(4)  # n_positions = 128
+    tokens, n_gen, _ = _decode(model, [list(range(1, 11)) * 12], max_new=50, eos=-1)  # 120 prompt tokens
+    assert tokens.shape[1] == int(n_gen[0]) == 8  # positions 120..127
+    with pytest.raises(ValueError, match="raise --n-positions"):
+        _decode(model, [[1] * 128], max_new=5, eos=-1)
