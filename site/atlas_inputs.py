@@ -1,0 +1,199 @@
+"""Everything the site is generated from, read without importing torch.
+
+- the catalog (catalog.load.load_catalog),
+- the baseline methods and tasks: modules in baselines/methods and baselines/tasks, read with
+  `ast` (docstring, class attributes, the config dataclass), never imported,
+- the harness results (results/<task>/<method>/<run_id>.json, baselines/result.py schema),
+- recorded benchmark figures (benchmarks/results/*.json).
+
+Folders can be pointed elsewhere with LATENT_PAPERS_DIR, LATENT_RESULTS_DIR and
+LATENT_BENCHMARKS_DIR (tests and benchmarks use fixtures this way).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from baselines.result import Result
+from catalog import METHODS_DIR, PAPERS_DIR, REPO_ROOT, RESULTS_DIR, SCHEMA_FILE
+from catalog.load import Catalog, load_catalog
+from catalog.methods import NOT_METHODS
+
+TASKS_DIR = REPO_ROOT / "baselines" / "tasks"
+BENCHMARKS_DIR = REPO_ROOT / "benchmarks" / "results"
+EXAMPLE_PAPER = PAPERS_DIR / "hao2024training.yaml"
+
+
+class InputError(Exception):
+    """An input file the site cannot use; the message names the file and what is wrong."""
+
+
+@dataclass
+class ConfigField:
+    name: str
+    type: str
+    default: str
+
+
+@dataclass
+class ModuleInfo:
+    """A method or task module, as read from its source."""
+
+    name: str  # file stem
+    path: Path
+    doc: str  # module docstring ('' when missing)
+    attrs: dict[str, object] = field(default_factory=dict)  # constant class attributes (name, paper, knob, ...)
+    config: list[ConfigField] = field(default_factory=list)  # the config dataclass fields (methods)
+
+    @property
+    def summary(self) -> str:
+        """The docstring's first paragraph."""
+        return self.doc.strip().split("\n\n", 1)[0].replace("\n", " ") if self.doc else ""
+
+
+@dataclass
+class Inputs:
+    catalog: Catalog
+    methods: dict[str, ModuleInfo]
+    tasks: dict[str, ModuleInfo]
+    results: list[Result]
+    benchmarks: list[tuple[str, dict]]  # (file stem, content)
+    example_yaml: str
+    schema_json: str
+    watch: list[Path]  # folders `mkdocs serve` should watch
+
+
+def env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def load_inputs() -> Inputs:
+    papers_dir = env_path("LATENT_PAPERS_DIR", PAPERS_DIR)
+    results_dir = env_path("LATENT_RESULTS_DIR", RESULTS_DIR)
+    benchmarks_dir = env_path("LATENT_BENCHMARKS_DIR", BENCHMARKS_DIR)
+    catalog = load_catalog(papers_dir, methods_dir=METHODS_DIR)
+    if SCHEMA_FILE.is_file():
+        schema_json = SCHEMA_FILE.read_text(encoding="utf-8")
+    else:
+        from catalog.model import Paper
+
+        schema_json = json.dumps(Paper.model_json_schema(), indent=2) + "\n"
+    return Inputs(
+        catalog=catalog,
+        methods=read_modules(METHODS_DIR, base="Method"),
+        tasks=read_modules(TASKS_DIR, base="Task"),
+        results=read_results(results_dir),
+        benchmarks=read_benchmarks(benchmarks_dir),
+        example_yaml=EXAMPLE_PAPER.read_text(encoding="utf-8") if EXAMPLE_PAPER.is_file() else "",
+        schema_json=schema_json,
+        watch=[p for p in (papers_dir, results_dir, benchmarks_dir, METHODS_DIR, TASKS_DIR) if p.is_dir()],
+    )
+
+
+def read_modules(folder: Path, base: str) -> dict[str, ModuleInfo]:
+    """Each module of `folder` (base.py, __init__.py and _private.py skipped), keyed by file stem."""
+    out: dict[str, ModuleInfo] = {}
+    if not folder.is_dir():
+        return out
+    for path in sorted(folder.glob("*.py")):
+        if path.stem in NOT_METHODS or path.stem.startswith("_"):
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        except SyntaxError as exc:
+            raise InputError(f"{path}:{exc.lineno}: cannot parse: {exc.msg}") from None
+        out[path.stem] = _module_info(path, tree, base)
+    return out
+
+
+def _module_info(path: Path, tree: ast.Module, base: str) -> ModuleInfo:
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    main = next((c for c in classes.values() if any(_base_name(b) == base for b in c.bases)), None)
+    attrs = _constant_attrs(main) if main else {}
+    config_class = None
+    if main:
+        for stmt in main.body:  # `Config = CoconutConfig` or `Config: ClassVar[...] = CoconutConfig`
+            target = _assigned_name(stmt)
+            if target == "Config" and isinstance(stmt.value, ast.Name):
+                config_class = classes.get(stmt.value.id)
+    if config_class is None:
+        config_class = next((c for name, c in classes.items() if name.endswith("Config")), None)
+    return ModuleInfo(
+        name=path.stem,
+        path=path,
+        doc=ast.get_docstring(tree) or "",
+        attrs=attrs,
+        config=_config_fields(config_class) if config_class else [],
+    )
+
+
+def _base_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return ""
+
+
+def _assigned_name(stmt: ast.stmt) -> str | None:
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        return stmt.targets[0].id
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+        return stmt.target.id
+    return None
+
+
+def _constant_attrs(cls: ast.ClassDef) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for stmt in cls.body:
+        name = _assigned_name(stmt)
+        if name and isinstance(stmt.value, ast.Constant):
+            out[name] = stmt.value.value
+    return out
+
+
+def _config_fields(cls: ast.ClassDef) -> list[ConfigField]:
+    return [
+        ConfigField(stmt.target.id, ast.unparse(stmt.annotation), ast.unparse(stmt.value) if stmt.value else "")
+        for stmt in cls.body
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
+    ]
+
+
+def read_results(root: Path) -> list[Result]:
+    """Every run under root/<task>/<method>/*.json; a file that is not a valid Result is an error."""
+    out = []
+    if not root.is_dir():
+        return out
+    for path in sorted(root.glob("*/*/*.json")):
+        if path.name.startswith("."):
+            continue
+        try:
+            out.append(Result.model_validate_json(path.read_text(encoding="utf-8")))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+            raise InputError(f"{path}: not a valid result ({exc.error_count()} problem(s)); {where}: {first['msg']}") from None
+    return out
+
+
+def read_benchmarks(folder: Path) -> list[tuple[str, dict]]:
+    out = []
+    if not folder.is_dir():
+        return out
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+        if not isinstance(data, dict):
+            raise InputError(f"{path}: expected a JSON object at the top level")
+        out.append((path.stem, data))
+    return out

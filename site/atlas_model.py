@@ -1,0 +1,201 @@
+"""What the pages show, computed once from the inputs: indexes, related papers, baselines to run.
+
+Nothing here produces text; atlas_pages.py renders these objects with the templates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from atlas_inputs import Inputs
+from atlas_results import TaskResults, by_task
+from catalog.model import Paper
+from catalog.stats import stats
+
+RELATED_COUNT = 6
+DEFAULT_TASK = "prosqa"  # the task every method is run on when nothing else points to one
+
+
+@dataclass
+class RunIt:
+    """The nearest runnable baseline of a paper and how to run it."""
+
+    method: str
+    task: str
+    implemented: bool  # baselines/methods/<method>.py exists
+    own: bool  # the paper's own baseline (else its taxonomy family's)
+    node: str | None  # the taxonomy node whose baseline this is (None when own)
+
+    @property
+    def command(self) -> str:
+        return f"latent bench run --method {self.method} --task {self.task}"
+
+
+class SiteModel:
+    def __init__(self, inputs: Inputs):
+        self.inputs = inputs
+        self.catalog = inputs.catalog
+        self.taxonomy = inputs.catalog.taxonomy
+        self.papers: list[Paper] = inputs.catalog.papers  # newest first
+        self.stats = stats(inputs.catalog)
+        self.methods = inputs.methods
+        self.tasks = inputs.tasks
+        self.results: dict[str, TaskResults] = by_task(inputs.results)
+        self.by_node: dict[str, list[Paper]] = defaultdict(list)  # node and everything below it
+        self.direct: dict[str, list[Paper]] = defaultdict(list)  # placed in the node itself
+        self.by_tag: dict[str, list[Paper]] = defaultdict(list)
+        for paper in self.papers:
+            covered = {n.id for node in paper.taxonomy for n in self.taxonomy.path(node)}
+            for node in covered:
+                self.by_node[node].append(paper)
+            for node in dict.fromkeys(paper.taxonomy):
+                self.direct[node].append(paper)
+            for tag in dict.fromkeys(paper.tags):
+                self.by_tag[tag].append(paper)
+        self._related = self._compute_related()
+
+    # -- catalog ------------------------------------------------------------------------------
+    def tag_groups(self) -> dict[str, list]:
+        groups: dict[str, list] = defaultdict(list)
+        for tag in self.catalog.tags.values():
+            groups[tag.group].append(tag)
+        return dict(groups)
+
+    def family(self, paper: Paper) -> str:
+        """The paper's top-level family: that of its first taxonomy node."""
+        return self.taxonomy.top_level(paper.taxonomy[0])
+
+    def related(self, paper: Paper) -> list[tuple[Paper, list[str], list[str]]]:
+        return self._related.get(paper.id, [])
+
+    def _compute_related(self) -> dict[str, list[tuple[Paper, list[str], list[str]]]]:
+        """Top papers by overlap: a shared taxonomy node counts 2, a shared tag 1; ties newest first.
+
+        Candidates come from inverted indexes of paper positions (newest first), so the cost
+        grows with overlaps, not with n²; each score is packed into one integer,
+        score * big + (big - 1 - position), so that the best are simply the largest.
+        """
+        position = {p.id: i for i, p in enumerate(self.papers)}
+        node_index = {n: [position[p.id] for p in ps] for n, ps in self.direct.items()}
+        tag_index = {t: [position[p.id] for p in ps] for t, ps in self.by_tag.items()}
+        big = len(self.papers) + 1
+        out = {}
+        for i, paper in enumerate(self.papers):
+            score: Counter[int] = Counter()
+            for node in set(paper.taxonomy):
+                score.update(node_index[node])
+                score.update(node_index[node])
+            for tag in set(paper.tags):
+                score.update(tag_index[tag])
+            score.pop(i, None)
+            packed = [count * big + (big - 1 - j) for j, count in score.items()]
+            rows = []
+            for value in heapq.nlargest(RELATED_COUNT, packed):
+                other = self.papers[big - 1 - value % big]
+                nodes = [n for n in other.taxonomy if n in paper.taxonomy]
+                tags = [t for t in other.tags if t in paper.tags]
+                rows.append((other, nodes, tags))
+            out[paper.id] = rows
+        return out
+
+    # -- timeline -----------------------------------------------------------------------------
+    def timeline(self) -> tuple[list[str], list[tuple[str, list[int]]]]:
+        """Months from the first paper to the last, and papers per month per top-level family."""
+        if not self.papers:
+            return [], []
+        first = min(p.date for p in self.papers).replace(day=1)
+        last = max(p.date for p in self.papers).replace(day=1)
+        months = []
+        current = first
+        while current <= last:
+            months.append(current.strftime("%Y-%m"))
+            current = (current + dt.timedelta(days=32)).replace(day=1)
+        index = {m: i for i, m in enumerate(months)}
+        counts = {root: [0] * len(months) for root in self.taxonomy.roots}
+        for paper in self.papers:
+            counts[self.family(paper)][index[paper.date.strftime("%Y-%m")]] += 1
+        series = [(self.taxonomy.nodes[root].name, counts[root]) for root in self.taxonomy.roots]
+        return months, series
+
+    def per_year(self) -> list[tuple[int, dict[str, int], int]]:
+        """(year, papers per family id, total), newest year first."""
+        rows: dict[int, Counter[str]] = defaultdict(Counter)
+        for paper in self.papers:
+            rows[paper.year][self.family(paper)] += 1
+        return [(year, dict(c), sum(c.values())) for year, c in sorted(rows.items(), reverse=True)]
+
+    # -- baselines ----------------------------------------------------------------------------
+    def node_baseline(self, node_id: str) -> tuple[str, str] | None:
+        """(method, node that names it), walking up from `node_id` to its root."""
+        for node in reversed(self.taxonomy.path(node_id)):
+            if node.baseline:
+                return node.baseline, node.id
+        return None
+
+    def run_it(self, paper: Paper) -> RunIt | None:
+        """The paper's own baseline, else its taxonomy node's (walking up), else None."""
+        if paper.baselines:
+            method, own, node = paper.baselines[0], True, None
+        else:
+            found = next((b for b in (self.node_baseline(n) for n in paper.taxonomy) if b), None)
+            if found is None:
+                return None
+            (method, node), own = found, False
+        return RunIt(method, self.task_for(method, paper), method in self.methods, own, node)
+
+    def task_names(self) -> list[str]:
+        """Names of the tasks in baselines/tasks (their `name` attribute, else the file stem)."""
+        return sorted(str(info.attrs.get("name", info.name)) for info in self.tasks.values())
+
+    def task_for(self, method: str, paper: Paper | None = None) -> str:
+        """A task to run `method` on: one the paper reports that we have, else one with runs of it."""
+        known = set(self.task_names())
+        if paper is not None:
+            for reported in paper.results:
+                if reported.task in known:
+                    return reported.task
+        with_runs = Counter(
+            str(r.task.get("name")) for t in self.results.values() for r in t.completed if r.method == method
+        )
+        if with_runs:
+            return with_runs.most_common(1)[0][0]
+        if DEFAULT_TASK in known or not known:
+            return DEFAULT_TASK
+        return sorted(known)[0]
+
+    def method_results(self, method: str) -> list[tuple[TaskResults, list]]:
+        return [(t, t.rows(method)) for t in self.results.values() if t.rows(method)]
+
+    def planned_methods(self) -> list[str]:
+        """Baselines named by the taxonomy or by papers that have no module yet."""
+        named = set(self.taxonomy.baselines()) | {b for p in self.papers for b in p.baselines}
+        return sorted(named - set(self.methods))
+
+    def papers_using(self, method: str) -> list[Paper]:
+        return [p for p in self.papers if method in p.baselines]
+
+    def nodes_using(self, method: str) -> list[str]:
+        return [n.id for n in self.taxonomy.nodes.values() if n.baseline == method]
+
+    def comparison(self, paper: Paper, method: str) -> list[tuple[TaskResults, object, float | None]]:
+        """Our trained-setting numbers for `method`, per task with runs, beside the accuracy the
+        paper reports for the same method and task (None when it reports none)."""
+        out = []
+        for task in self.results.values():
+            row = next((r for r in task.leaderboard() if r.method == method), None)
+            if row is None:
+                continue
+            names = {task.key, task.label}
+            reported = next(
+                (
+                    r.value
+                    for r in paper.results
+                    if r.method == method and r.task in names and r.metric == "accuracy" and not r.setting
+                ),
+                None,
+            )
+            out.append((task, row, reported))
+        return out

@@ -1,0 +1,227 @@
+"""Render the generated pages (Markdown, from site/templates) and the downloadable files.
+
+The jinja2 environment autoescapes, and its `finalize` passes every `{{ value }}` through
+`md_escape` (unless the value is already Markup): a catalog string can only ever appear as text.
+Links between generated pages are relative `.md` paths, so MkDocs checks them in strict mode.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import re
+import tempfile
+from urllib.parse import quote
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+import atlas_charts
+from atlas_inputs import Inputs
+from atlas_model import SiteModel
+from atlas_results import headline, measured
+from atlas_text import (
+    code_fence,
+    doc_blocks,
+    doi_url,
+    md_escape,
+    number,
+    page_url,
+    safe_url,
+    short_authors,
+    show_date,
+    url_prefix,
+)
+from catalog.exports import to_bibtex, write_exports
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+HOME_LATEST = 10
+
+
+BLOCK_RE = re.compile(r"<!--atlas-block:(\d+)-->")
+
+
+class Blocks:
+    """`{% call block(index=True) %}<html>{% endcall %}` in a template: the HTML is kept aside and
+    a placeholder comment goes into the Markdown. Large generated HTML thus skips the Markdown
+    parser (it is escaped HTML already), and blocks with index=False skip the search index too."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[bool, str]] = []
+
+    def __call__(self, index: bool = True, caller=None) -> Markup:
+        self.items.append((index, str(caller()).strip()))
+        return Markup(f"\n\n<!--atlas-block:{len(self.items) - 1}-->\n\n")
+
+
+def insert_blocks(html: str, blocks: list[tuple[bool, str]], indexed: bool) -> str:
+    """Replace the placeholders of the blocks whose `index` flag equals `indexed`."""
+
+    def replace(match: re.Match) -> str:
+        index, block = blocks[int(match.group(1))]
+        return block if index == indexed else match.group(0)
+
+    return BLOCK_RE.sub(replace, html)
+
+
+class Links:
+    """HTML links from pages whose URL is `prefix` away from the site root, each built once."""
+
+    def __init__(self, model: SiteModel, prefix: str, target_url) -> None:
+        self.model = model
+        self.prefix = prefix
+        self.target_url = target_url
+        self.memo: dict[tuple[str, str], Markup] = {}
+
+    def href(self, target_src: str) -> Markup:
+        return Markup(self.prefix + self.target_url(target_src) or "./")
+
+    def _a(self, kind: str, key: str, target_src: str, label: str, cls: str = "") -> Markup:
+        if (kind, key) not in self.memo:
+            attr = f' class="{cls}"' if cls else ""
+            self.memo[(kind, key)] = Markup(f'<a{attr} href="{self.href(target_src)}">{md_escape(label)}</a>')
+        return self.memo[(kind, key)]
+
+    def paper(self, paper) -> Markup:
+        return self._a("paper", paper.id, f"papers/{paper.id}.md", paper.title)
+
+    def node(self, node_id: str) -> Markup:
+        return self._a("node", node_id, f"taxonomy/{node_id}/index.md", self.model.taxonomy.nodes[node_id].name)
+
+    def tag(self, tag: str) -> Markup:
+        return self._a("tag", tag, f"tags/{tag}.md", tag, cls="atlas-tag")
+
+    def tags(self, tags: list[str]) -> Markup:
+        return Markup(" ").join(self.tag(t) for t in tags)
+
+    def method(self, name: str) -> Markup:
+        if name not in self.model.methods:
+            return md_escape(f"{name} (planned)")
+        return self._a("method", name, f"baselines/{name}.md", name)
+
+
+def _finalize(value: object) -> object:
+    return value if isinstance(value, Markup) else md_escape(value)
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        finalize=_finalize,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["path"] = lambda value: Markup(quote(str(value), safe="/-_.~"))
+    env.globals.update(
+        short_authors=short_authors,
+        show_date=show_date,
+        number=number,
+        url=safe_url,
+        doi_url=doi_url,
+        fence=code_fence,
+        chart=atlas_charts,
+        spaces=lambda depth: Markup("    " * depth),
+        measured=measured,
+        doc_blocks=doc_blocks,
+        headline=headline,
+        sweep_legend=lambda series: [(s.name, atlas_charts.color(i)) for i, s in enumerate(series)],
+        bench_facts=_bench_facts,
+        bench_columns=_bench_columns,
+        bench_cell=_bench_cell,
+        code=lambda text: Markup(html.escape(str(text), quote=False)),
+        bench_json=lambda data: json.dumps(data, indent=2, sort_keys=True),
+    )
+    return env
+
+
+def _bench_facts(data: dict) -> list[tuple[str, object]]:
+    """Top-level scalar fields of a benchmark file (title, description and rows aside)."""
+    skip = {"title", "description", "rows"}
+    return [(k, v) for k, v in data.items() if k not in skip and not isinstance(v, (dict, list))]
+
+
+def _bench_columns(rows: list[dict]) -> list[str]:
+    return list(dict.fromkeys(key for row in rows if isinstance(row, dict) for key in row))
+
+
+def _bench_cell(value: object) -> object:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return value
+
+
+def render_pages(model: SiteModel, directory_urls: bool = True) -> tuple[dict[str, str], dict[str, list[tuple[bool, str]]]]:
+    """Every generated page as {path under docs_dir: Markdown}, and the HTML blocks of each page
+    ({path: [(indexed, html)]}) that `insert_blocks` puts in place of the page's placeholders."""
+    env = environment()
+    pages: dict[str, str] = {}
+    blocks: dict[str, list[tuple[bool, str]]] = {}
+
+    memo: dict[tuple, Markup] = {}
+
+    def remember(key: tuple, macro, *args: object) -> Markup:
+        """`macro(*args)`, rendered once per key (e.g. a table row per paper and link prefix)."""
+        if key not in memo:
+            memo[key] = macro(*args)
+        return memo[key]
+
+    @functools.lru_cache(maxsize=None)
+    def target_url(target_src: str) -> str:
+        return quote(page_url(target_src, directory_urls), safe="/.-_~#")
+
+    links: dict[str, Links] = {}
+
+    def render(src: str, template: str, **context: object) -> None:
+        root = Markup("../" * src.count("/"))
+        prefix = url_prefix(src, directory_urls)
+        link = links.setdefault(prefix, Links(model, prefix, target_url))
+        block = Blocks()
+        pages[src] = env.get_template(template).render(
+            site=model, root=root, prefix=prefix, href=link.href, link=link, block=block, remember=remember, **context
+        )
+        if block.items:
+            blocks[src] = block.items
+
+    taxonomy = model.taxonomy
+    render("index.md", "home.md.j2", latest=model.papers[:HOME_LATEST])
+    render("taxonomy/index.md", "taxonomy_index.md.j2")
+    for node in taxonomy.nodes.values():
+        render(f"taxonomy/{node.id}/index.md", "taxonomy_node.md.j2", node=node, baseline=model.node_baseline(node.id))
+    render("papers/index.md", "papers_index.md.j2")
+    for paper in model.papers:
+        render(f"papers/{paper.id}.md", "paper.md.j2", paper=paper, bibtex=to_bibtex([paper]), run=model.run_it(paper))
+    render("tags/index.md", "tags_index.md.j2")
+    for tag in model.catalog.tags.values():
+        render(f"tags/{tag.id}.md", "tag.md.j2", tag=tag)
+    months, series = model.timeline()
+    legend = [(name, atlas_charts.color(i)) for i, (name, _) in enumerate(series)]
+    render("timeline.md", "timeline.md.j2", months=months, series=series, legend=legend)
+    render("downloads.md", "downloads.md.j2")
+    render("contribute.md", "contribute.md.j2")
+    render("baselines/index.md", "baselines_index.md.j2")
+    for method in model.methods.values():
+        render(f"baselines/{method.name}.md", "baseline.md.j2", method=method)
+    render("results/index.md", "results_index.md.j2")
+    for task in model.results.values():
+        render(f"results/{task.key}.md", "results_task.md.j2", task=task)
+    render("benchmarks.md", "benchmarks.md.j2")
+    return pages, blocks
+
+
+def download_files(inputs: Inputs) -> dict[str, bytes]:
+    """catalog.json/.csv/.bib and the paper JSON Schema, as {path under docs_dir: bytes}."""
+    out: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory(prefix="atlas-exports-") as tmp:
+        for path in write_exports(inputs.catalog, tmp):
+            out[f"downloads/{path.name}"] = path.read_bytes()
+    out["downloads/schema.json"] = inputs.schema_json.encode("utf-8")
+    return out
