@@ -314,7 +314,9 @@ def execute(spec: RunSpec, options: RunOptions, knob_values: list[int] | None = 
     precision = "bf16-autocast" if ctx.device.type == "cuda" else "fp32"
     base = dict(method=spec.method, method_config=asdict(method.config), knob=type(method).knob,
                 paper=type(method).paper, task=task.info(), seed=spec.seed, suite=spec.suite,
-                model={**BackboneConfig(spec.model_size, spec.n_positions).to_dict(), "pretrained": spec.model,
+                model={"size": spec.model_size if spec.model is None else "pretrained", "pretrained": spec.model,
+                       "n_layer": backbone.config.n_layer, "n_embd": backbone.config.n_embd,
+                       "n_head": backbone.config.n_head, "n_positions": backbone.config.n_positions,
                        "n_params": count_parameters(backbone), "vocab_size": len(tokenizer),
                        "tokenizer": spec.tokenizer},
                 environment=environment.describe(ctx, precision), started_at=started)

@@ -48,6 +48,22 @@ class RunSpec:
     latency_n: int = 16  # examples timed one at a time for the batch-1 latency
     suite: str | None = None
 
+    def __post_init__(self) -> None:
+        """Bad values are errors that name the command-line flag."""
+        at_least = {"steps": 1, "batch_size": 1, "micro_batch_size": 1, "n_positions": 8, "train_n": 1,
+                    "eval_n": 1, "eval_batch_size": 1, "latency_n": 0, "warmup_steps": 0, "knob": 0}
+        for name, low in at_least.items():
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < low):
+                raise ValueError(f"--{name.replace('_', '-')} must be an integer >= {low}, got {value!r}")
+        for name in ("lr", "grad_clip"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be > 0, got {getattr(self, name)!r}")
+        if self.weight_decay < 0 or not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError("--weight-decay must be >= 0 and min_lr_ratio in [0, 1]")
+        if self.eval_split not in ("valid", "test"):
+            raise ValueError(f"--eval-split must be valid or test, got {self.eval_split!r}")
+
 
 def _every_method() -> list[str]:
     from baselines.methods import all_methods

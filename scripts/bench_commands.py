@@ -41,8 +41,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.set_defaults(func=lambda args: bench.print_help() or 0)
 
     run = sub.add_parser("run", help="train one method on one task (or a suite) and evaluate it",
-                         description="Train METHOD on TASK and evaluate it, or run every method of a --suite. "
-                         "Example: latent bench run --method pause --task multiplication --task-option digits=4 --knob 4")
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         description="Train METHOD on TASK and evaluate it, or run every method of a --suite.\n\n"
+                         "examples:\n"
+                         "  latent bench run --method pause --task multiplication --task-option digits=4 --knob 4\n"
+                         "  latent bench run --suite smoke --device cpu\n"
+                         "  latent bench run --suite prosqa-short --device cuda --method cot,coconut\n"
+                         "  torchrun --nproc-per-node 8 -m scripts.latent bench run --suite mult4-short\n"
+                         "    (several GPUs: each process trains on its share of every batch)")
     _add_run_arguments(run)
     run.add_argument("--suite", help="a named suite (see `latent bench ls`); --method then picks methods of it, "
                      "and the other options given override the suite's settings")

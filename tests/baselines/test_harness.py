@@ -203,3 +203,14 @@ def test_user_errors_are_clear(tmp_path):
         execute(replace(SPEC, n_positions=8), options(tmp_path))
     with pytest.raises(ValueError, match="CUDA is not available"):
         execute(SPEC, options(tmp_path, device="cuda"))
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("steps", 0, "--steps must be an integer >= 1"),
+    ("micro_batch_size", 0, "--micro-batch-size must be an integer >= 1"),
+    ("lr", 0.0, "--lr must be > 0"),
+    ("eval_split", "train", "--eval-split must be valid or test"),
+])
+def test_bad_settings_name_the_flag(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        replace(SPEC, **{field: value})
