@@ -7,6 +7,7 @@ is HTML-escaped. Each chart comes with its legend as an HTML list (it wraps on n
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from html import escape
 
@@ -34,11 +35,11 @@ def legend(items: list[tuple[str, str]]) -> Markup:
 
 
 def stacked_bars(months: list[str], series: list[tuple[str, list[int]]], title: str) -> Markup:
-    """A stacked bar chart: one bar per month (labels 'YYYY-MM'), series = [(name, counts)]."""
+    """A stacked bar chart: one bar per month (labels 'YYYY-MM'; a first label that is not a
+    month, such as 'earlier', is drawn as is), series = [(name, counts)]."""
     n = len(months)
-    slot = 14.0
     left, right, top, bottom = 40.0, 10.0, 10.0, 36.0
-    width = max(600.0, left + right + slot * n)
+    width = 800.0
     slot = (width - left - right) / max(n, 1)
     height = 260.0
     plot_h = height - top - bottom
@@ -70,11 +71,15 @@ def stacked_bars(months: list[str], series: list[tuple[str, list[int]]], title: 
                 f'<rect x="{_fmt(x)}" y="{_fmt(base)}" width="{_fmt(bar_w)}" height="{_fmt(h)}" '
                 f'fill="{color(k)}"><title>{escape(month)}: {escape(name)}: {counts[i]}</title></rect>'
             )
-        if month.endswith("-01") or i == 0:
-            label = month[:4] if month.endswith("-01") or n > 24 else month
+        if i == 0 or (month.endswith("-01") and i >= 6):  # no January label crowding the first one
+            is_month = re.fullmatch(r"\d{4}-\d{2}", month) is not None
+            label = month[:4] if is_month else month
             cx = left + slot * i + slot / 2
+            anchor = "start" if i == 0 else "middle"
             parts.append(f'<line class="atlas-axis" x1="{_fmt(cx)}" x2="{_fmt(cx)}" y1="{_fmt(top + plot_h)}" y2="{_fmt(top + plot_h + 4)}"/>')
-            parts.append(f'<text x="{_fmt(cx)}" y="{_fmt(top + plot_h + 18)}" text-anchor="middle">{escape(label)}</text>')
+            parts.append(
+                f'<text x="{_fmt(cx if i else left)}" y="{_fmt(top + plot_h + 18)}" text-anchor="{anchor}">{escape(label)}</text>'
+            )
     parts.append(f'<line class="atlas-axis" x1="{_fmt(left)}" x2="{_fmt(width - right)}" y1="{_fmt(top + plot_h)}" y2="{_fmt(top + plot_h)}"/>')
     parts.append("</svg>")
     return Markup("".join(parts))

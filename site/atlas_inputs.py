@@ -50,6 +50,7 @@ class ModuleInfo:
     doc: str  # module docstring ('' when missing)
     attrs: dict[str, object] = field(default_factory=dict)  # constant class attributes (name, paper, knob, ...)
     config: list[ConfigField] = field(default_factory=list)  # the config dataclass fields (methods)
+    variants: dict[str, str] = field(default_factory=dict)  # other registered names -> docstring
 
     @property
     def summary(self) -> str:
@@ -87,8 +88,8 @@ def load_inputs() -> Inputs:
         schema_json = json.dumps(Paper.model_json_schema(), indent=2) + "\n"
     return Inputs(
         catalog=catalog,
-        methods=read_modules(METHODS_DIR, base="Method"),
-        tasks=read_modules(TASKS_DIR, base="Task"),
+        methods=read_modules(METHODS_DIR, base="base"),
+        tasks=read_modules(TASKS_DIR, base="base"),
         results=read_results(results_dir),
         benchmarks=read_benchmarks(benchmarks_dir),
         example_yaml=EXAMPLE_PAPER.read_text(encoding="utf-8") if EXAMPLE_PAPER.is_file() else "",
@@ -98,48 +99,50 @@ def load_inputs() -> Inputs:
 
 
 def read_modules(folder: Path, base: str) -> dict[str, ModuleInfo]:
-    """Each module of `folder` (base.py, __init__.py and _private.py skipped), keyed by file stem."""
+    """Each module of `folder` (base.py, __init__.py and _private.py skipped), keyed by file stem.
+
+    `base` is the interface module's stem (`base` for both folders); its config dataclass fields
+    are shown with each module's own."""
     out: dict[str, ModuleInfo] = {}
     if not folder.is_dir():
         return out
+    shared = _parse(folder / f"{base}.py") if (folder / f"{base}.py").is_file() else None
+    shared_classes = {n.name: n for n in shared.body if isinstance(n, ast.ClassDef)} if shared else {}
     for path in sorted(folder.glob("*.py")):
         if path.stem in NOT_METHODS or path.stem.startswith("_"):
             continue
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        except SyntaxError as exc:
-            raise InputError(f"{path}:{exc.lineno}: cannot parse: {exc.msg}") from None
-        out[path.stem] = _module_info(path, tree, base)
+        out[path.stem] = _module_info(path, _parse(path), shared_classes)
     return out
 
 
-def _module_info(path: Path, tree: ast.Module, base: str) -> ModuleInfo:
+def _parse(path: Path) -> ast.Module:
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except SyntaxError as exc:
+        raise InputError(f"{path}:{exc.lineno}: cannot parse: {exc.msg}") from None
+
+
+def _module_info(path: Path, tree: ast.Module, shared: dict[str, ast.ClassDef]) -> ModuleInfo:
+    """The module's main class is the one whose `name` attribute is the file stem (else the first
+    class with a `name`); other classes with a `name` are registered variants of it."""
     classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
-    main = next((c for c in classes.values() if any(_base_name(b) == base for b in c.bases)), None)
-    attrs = _constant_attrs(main) if main else {}
-    config_class = None
+    named = [(c, _constant_attrs(c)) for c in classes.values()]
+    named = [(c, attrs) for c, attrs in named if isinstance(attrs.get("name"), str)]
+    main = next(((c, a) for c, a in named if a["name"] == path.stem), named[0] if named else None)
+    attrs = dict(main[1]) if main else {}
+    config: list[ConfigField] = []
     if main:
-        for stmt in main.body:  # `Config = CoconutConfig` or `Config: ClassVar[...] = CoconutConfig`
-            target = _assigned_name(stmt)
-            if target == "Config" and isinstance(stmt.value, ast.Name):
-                config_class = classes.get(stmt.value.id)
-    if config_class is None:
-        config_class = next((c for name, c in classes.items() if name.endswith("Config")), None)
+        config_name = next(
+            (stmt.value.id for stmt in main[0].body
+             if _assigned_name(stmt) == "Config" and isinstance(stmt.value, ast.Name)),
+            None,
+        )  # fmt: skip
+        if config_name:
+            config = _config_fields(config_name, {**shared, **classes})
+    variants = {a["name"]: (ast.get_docstring(c) or "") for c, a in named if main and c is not main[0]}
     return ModuleInfo(
-        name=path.stem,
-        path=path,
-        doc=ast.get_docstring(tree) or "",
-        attrs=attrs,
-        config=_config_fields(config_class) if config_class else [],
+        name=path.stem, path=path, doc=ast.get_docstring(tree) or "", attrs=attrs, config=config, variants=variants
     )
-
-
-def _base_name(node: ast.expr) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return ""
 
 
 def _assigned_name(stmt: ast.stmt) -> str | None:
@@ -159,12 +162,23 @@ def _constant_attrs(cls: ast.ClassDef) -> dict[str, object]:
     return out
 
 
-def _config_fields(cls: ast.ClassDef) -> list[ConfigField]:
-    return [
-        ConfigField(stmt.target.id, ast.unparse(stmt.annotation), ast.unparse(stmt.value) if stmt.value else "")
-        for stmt in cls.body
-        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
-    ]
+def _config_fields(name: str, classes: dict[str, ast.ClassDef], seen: frozenset = frozenset()) -> list[ConfigField]:
+    """Fields of the dataclass `name`, inherited ones first (bases found among `classes`)."""
+    cls = classes.get(name)
+    if cls is None or name in seen:
+        return []
+    fields: dict[str, ConfigField] = {}
+    for base in cls.bases:
+        if isinstance(base, ast.Name):
+            for f in _config_fields(base.id, classes, seen | {name}):
+                fields[f.name] = f
+    for stmt in cls.body:
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            annotation = ast.unparse(stmt.annotation)
+            if not annotation.startswith("ClassVar"):
+                default = ast.unparse(stmt.value) if stmt.value else ""
+                fields[stmt.target.id] = ConfigField(stmt.target.id, annotation, default)
+    return list(fields.values())
 
 
 def read_results(root: Path) -> list[Result]:

@@ -16,6 +16,7 @@ from catalog.model import Paper
 from catalog.stats import stats
 
 RELATED_COUNT = 6
+TIMELINE_MONTHS = 96  # the timeline chart draws at most this many months
 DEFAULT_TASK = "prosqa"  # the task every method is run on when nothing else points to one
 
 
@@ -42,6 +43,12 @@ class SiteModel:
         self.papers: list[Paper] = inputs.catalog.papers  # newest first
         self.stats = stats(inputs.catalog)
         self.methods = inputs.methods
+        # every registered method name (variants included) -> the module (page) that defines it
+        self.method_pages = {
+            name: stem
+            for stem, info in inputs.methods.items()
+            for name in dict.fromkeys([stem, str(info.attrs.get("name", stem)), *info.variants])
+        }
         self.tasks = inputs.tasks
         self.results: dict[str, TaskResults] = by_task(inputs.results)
         self.by_node: dict[str, list[Paper]] = defaultdict(list)  # node and everything below it
@@ -56,6 +63,7 @@ class SiteModel:
             for tag in dict.fromkeys(paper.tags):
                 self.by_tag[tag].append(paper)
         self._related = self._compute_related()
+        self._planned = self._compute_planned()
 
     # -- catalog ------------------------------------------------------------------------------
     def tag_groups(self) -> dict[str, list]:
@@ -103,22 +111,29 @@ class SiteModel:
 
     # -- timeline -----------------------------------------------------------------------------
     def timeline(self) -> tuple[list[str], list[tuple[str, list[int]]]]:
-        """Months from the first paper to the last, and papers per month per top-level family."""
+        """Papers per month per top-level family, from the first paper's month to the last's.
+
+        At most TIMELINE_MONTHS months are drawn; papers before them are summed into one first
+        bar labelled "before YYYY" (a few classics would otherwise stretch the axis over decades).
+        """
         if not self.papers:
             return [], []
-        first = min(p.date for p in self.papers).replace(day=1)
         last = max(p.date for p in self.papers).replace(day=1)
+        first = max(min(p.date for p in self.papers).replace(day=1), _add_months(last, 1 - TIMELINE_MONTHS))
         months = []
         current = first
         while current <= last:
             months.append(current.strftime("%Y-%m"))
-            current = (current + dt.timedelta(days=32)).replace(day=1)
-        index = {m: i for i, m in enumerate(months)}
-        counts = {root: [0] * len(months) for root in self.taxonomy.roots}
+            current = _add_months(current, 1)
+        earlier = any(p.date < first for p in self.papers)
+        labels = ([f"before {first.year}"] if earlier else []) + months
+        index = {m: i for i, m in enumerate(labels)}
+        counts = {root: [0] * len(labels) for root in self.taxonomy.roots}
         for paper in self.papers:
-            counts[self.family(paper)][index[paper.date.strftime("%Y-%m")]] += 1
+            slot = 0 if paper.date < first else index[paper.date.strftime("%Y-%m")]
+            counts[self.family(paper)][slot] += 1
         series = [(self.taxonomy.nodes[root].name, counts[root]) for root in self.taxonomy.roots]
-        return months, series
+        return labels, series
 
     def per_year(self) -> list[tuple[int, dict[str, int], int]]:
         """(year, papers per family id, total), newest year first."""
@@ -144,35 +159,54 @@ class SiteModel:
             if found is None:
                 return None
             (method, node), own = found, False
-        return RunIt(method, self.task_for(method, paper), method in self.methods, own, node)
+        return RunIt(method, self.task_for(method, paper), method in self.method_pages, own, node)
 
     def task_names(self) -> list[str]:
         """Names of the tasks in baselines/tasks (their `name` attribute, else the file stem)."""
         return sorted(str(info.attrs.get("name", info.name)) for info in self.tasks.values())
 
     def task_for(self, method: str, paper: Paper | None = None) -> str:
-        """A task to run `method` on: one the paper reports that we have, else one with runs of it."""
+        """A task to run `method` on: one the paper reports that has runs of the method, else the
+        task with most runs of it, else the default task (when the paper does not report others),
+        else the first reported task we have."""
         known = set(self.task_names())
-        if paper is not None:
-            for reported in paper.results:
-                if reported.task in known:
-                    return reported.task
+        reported = list(dict.fromkeys(r.task for r in paper.results if r.task in known)) if paper else []
         with_runs = Counter(
             str(r.task.get("name")) for t in self.results.values() for r in t.completed if r.method == method
         )
+        for task in reported:
+            if task in with_runs:
+                return task
         if with_runs:
             return with_runs.most_common(1)[0][0]
-        if DEFAULT_TASK in known or not known:
+        if DEFAULT_TASK in known and (not reported or DEFAULT_TASK in reported):
             return DEFAULT_TASK
-        return sorted(known)[0]
+        if reported:
+            return reported[0]
+        return DEFAULT_TASK if DEFAULT_TASK in known or not known else sorted(known)[0]
 
-    def method_results(self, method: str) -> list[tuple[TaskResults, list]]:
-        return [(t, t.rows(method)) for t in self.results.values() if t.rows(method)]
+    def method_results(self, stem: str) -> list[tuple[TaskResults, list]]:
+        """Per task, the rows of the module `stem`'s method and of its registered variants."""
+        names = {name for name, page in self.method_pages.items() if page == stem}
+        out = []
+        for task in self.results.values():
+            rows = [row for row in task.rows() if row.method in names]
+            if rows:
+                out.append((task, rows))
+        return out
+
+    def run_count(self, stem: str) -> int:
+        """Completed and failed runs of the module `stem`'s methods (variants included)."""
+        names = {name for name, page in self.method_pages.items() if page == stem}
+        return sum(1 for r in self.inputs.results if r.method in names)
 
     def planned_methods(self) -> list[str]:
         """Baselines named by the taxonomy or by papers that have no module yet."""
+        return self._planned
+
+    def _compute_planned(self) -> list[str]:
         named = set(self.taxonomy.baselines()) | {b for p in self.papers for b in p.baselines}
-        return sorted(named - set(self.methods))
+        return sorted(named - set(self.method_pages))
 
     def papers_using(self, method: str) -> list[Paper]:
         return [p for p in self.papers if method in p.baselines]
@@ -199,3 +233,9 @@ class SiteModel:
             )
             out.append((task, row, reported))
         return out
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    """The first of the month `months` after (or before) `day`'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)

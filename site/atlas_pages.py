@@ -97,9 +97,11 @@ class Links:
         return Markup(" ").join(self.tag(t) for t in tags)
 
     def method(self, name: str) -> Markup:
-        if name not in self.model.methods:
-            return md_escape(f"{name} (planned)")
-        return self._a("method", name, f"baselines/{name}.md", name)
+        """A link to the page of the module that defines method `name` (variants included)."""
+        stem = self.model.method_pages.get(name)
+        if stem is None:
+            return md_escape(f"{name} (planned)" if name in self.model.planned_methods() else name)
+        return self._a("method", name, f"baselines/{stem}.md", name)
 
 
 def _finalize(value: object) -> object:

@@ -1,0 +1,256 @@
+"""The site built from the fixture catalog: strict build, pages, links, offline, escaping."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from site_fixture import FIXTURE_PAPERS, FIXTURE_RESULTS, REPO, BuiltSite, build_site
+
+XSS_ID = "xss2024script"
+
+
+class Elements(HTMLParser):
+    """Every start tag of a document as (tag, {attribute: value}), plus the text."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, {k: v or "" for k, v in attrs}))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        (self.scripts if self._in_script else self.text).append(data)
+
+    @property
+    def plain(self) -> str:
+        """The document's text, whitespace collapsed (code split into highlighted spans reads whole)."""
+        return " ".join("".join(self.text).split())
+
+
+def test_build_is_strict_and_quiet(built_site: BuiltSite):
+    assert "WARNING" not in built_site.output
+    assert "generated" in built_site.output  # the hook ran
+
+
+def test_every_page_kind_is_generated(built_site: BuiltSite):
+    expected = [
+        "", "taxonomy/", "taxonomy/pause-tokens/", "taxonomy/token-level/", "papers/", f"papers/{XSS_ID}/",
+        "papers/hao2024training/", "tags/", "tags/safety/", "timeline/", "downloads/", "contribute/",
+        "baselines/", "baselines/coconut/", "results/", "results/prosqa/", "results/multiplication-digits-4/",
+        "benchmarks/",
+    ]  # fmt: skip
+    missing = [url for url in expected if not (built_site.root / url / "index.html").is_file()]
+    assert not missing
+
+
+def test_no_request_leaves_the_site(built_site: BuiltSite):
+    """No script, stylesheet, image or font is loaded from another host."""
+    external = []
+    for path in built_site.html_files():
+        for tag, attrs in Elements(path.read_text(encoding="utf-8")).elements:
+            for attr in ("src", "href") if tag in ("script", "link", "img", "iframe", "source") else ():
+                if tag == "link" and attrs.get("rel") in ("canonical",):
+                    continue
+                if re.match(r"^(https?:)?//", attrs.get(attr, "")):
+                    external.append(f"{path.relative_to(built_site.root)}: <{tag} {attr}={attrs[attr]}>")
+    for css in (built_site.root / "assets").rglob("*.css"):
+        for url in re.findall(r"url\(([^)]*)\)|@import\s+['\"]([^'\"]+)", css.read_text(encoding="utf-8")):
+            target = (url[0] or url[1]).strip("'\" ")
+            if re.match(r"^(https?:)?//", target):
+                external.append(f"{css.name}: {target}")
+    assert not external
+
+
+def test_internal_links_resolve(built_site: BuiltSite):
+    """Generated pages link to each other with raw HTML in places: every relative link must exist."""
+    broken = []
+    for path in built_site.html_files():
+        for tag, attrs in Elements(path.read_text(encoding="utf-8")).elements:
+            link = attrs.get("href") if tag in ("a", "link") else attrs.get("src") if tag in ("script", "img") else None
+            if not link or urlsplit(link).scheme or link.startswith(("#", "//", "mailto:")):
+                continue
+            base = built_site.root if link.startswith("/") else path.parent  # 404.html uses absolute URLs
+            target = (base / unquote(urlsplit(link).path).lstrip("/")).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{path.relative_to(built_site.root)} -> {link}")
+    assert not broken
+
+
+def test_xss_fixture_renders_as_text(built_site: BuiltSite):
+    html = built_site.page(f"papers/{XSS_ID}/")
+    doc = Elements(html)
+    text = doc.plain
+    for payload in (
+        "<script>alert('title')</script>",
+        "<img src=x onerror=alert('img')>",
+        "[x](javascript:alert('link'))",
+        "{: onclick=\"alert('attr')\"}",
+        "<script>alert('venue')</script>",
+        "<img src=x onerror=alert('author')> Zed",
+        "<script>alert('tldr')</script>",
+        "<!--atlas-block:1-->",
+    ):
+        assert payload in text, payload
+    # nothing from the catalog became markup
+    assert not any(tag == "img" for tag, _ in doc.elements)
+    assert not [s for s in doc.scripts if "alert" in s]
+    for tag, attrs in doc.elements:
+        assert not [k for k in attrs if k.startswith("on")], (tag, attrs)
+        assert not attrs.get("href", "").lower().startswith("javascript:"), (tag, attrs)
+    # the hostile code URL stays one (percent-encoded) attribute value
+    assert any(a.get("href", "").startswith("https://example.org/repo%22%3E%3Cscript%3E") for _, a in doc.elements)
+
+
+def test_no_page_has_script_handlers_or_javascript_links(built_site: BuiltSite):
+    for path in built_site.html_files():
+        doc = Elements(path.read_text(encoding="utf-8"))
+        for tag, attrs in doc.elements:
+            assert not [k for k in attrs if k.startswith("on")], (path, tag, attrs)
+            assert not attrs.get("href", "").lower().startswith("javascript:"), (path, tag, attrs)
+        assert not [s for s in doc.scripts if "alert(" in s], path
+
+
+def test_search_index_holds_papers_and_no_markup_from_the_catalog(built_site: BuiltSite):
+    index = json.loads((built_site.root / "search" / "search_index.json").read_text(encoding="utf-8"))
+    docs = index["docs"]
+    paper = [d for d in docs if d["location"].startswith("papers/hochreiter1997long/")]
+    joined = " ".join(d["title"] + " " + d["text"] for d in paper)
+    for needle in ("Long Short-Term Memory", "Schmidhuber", "hochreiter1997long", "hidden-state-recurrence"):
+        assert needle in joined
+    # the search UI renders these strings as HTML: catalog markup must arrive escaped
+    xss = " ".join(d["title"] + " " + d["text"] for d in docs if d["location"].startswith(f"papers/{XSS_ID}/"))
+    assert "alert(" in xss and "<script" not in xss and "<img" not in xss
+    # list pages that repeat the paper pages are not indexed
+    assert not [d for d in docs if d["location"].startswith("tags/safety/")]
+
+
+def test_paper_page(built_site: BuiltSite):
+    html = built_site.page("papers/hao2024training/")
+    doc = Elements(html)
+    text = doc.plain
+    hrefs = [a.get("href", "") for tag, a in doc.elements if tag == "a"]
+    assert "https://arxiv.org/abs/2412.06769" in hrefs and "https://arxiv.org/pdf/2412.06769" in hrefs
+    assert "https://github.com/facebookresearch/coconut" in hrefs
+    assert "@" in text and "hao2024training," in text  # the BibTeX block
+    assert "Shibo Hao" in text and "Yuandong Tian" in text and "COLM 2025" in text
+    assert "latent bench run --method coconut --task prosqa" in text
+    assert "../../taxonomy/continuous-thought/" in hrefs and "../../tags/curriculum/" in hrefs
+    # our measured coconut numbers beside the paper's on the task it reports (fixture: mean of 2 seeds at 6 thoughts)
+    assert "../../results/prosqa/" in hrefs
+    assert re.search(r"<td>85\.5</td>", html)
+    # related papers: the other continuous-thought / curriculum papers of the fixture
+    assert "../../papers/deng2024explicit/" in hrefs
+
+
+def test_run_it_walks_up_to_a_planned_baseline_or_says_none(built_site: BuiltSite):
+    looped = Elements(built_site.page("papers/bae2024relaxed/")).plain
+    assert "latent bench run --method looped" in looped and "planned" in looped
+    analysis = Elements(built_site.page("papers/biran2024hopping/")).plain
+    assert "No runnable baseline" in analysis
+
+
+def test_month_precision_date_and_doi(built_site: BuiltSite):
+    doc = Elements(built_site.page("papers/hochreiter1997long/"))
+    text = doc.plain
+    assert "1997-11" in text and "1997-11-01" not in text
+    assert any(a.get("href") == "https://doi.org/10.1162/neco.1997.9.8.1735" for _, a in doc.elements)
+
+
+def test_taxonomy_page_lists_its_papers_newest_first(built_site: BuiltSite):
+    html = built_site.page("taxonomy/pause-tokens/")
+    order = [m for m in re.findall(r'href="../../papers/([a-z0-9]+)/"', html)]
+    assert order.index(XSS_ID) < order.index("goyal2023think")  # 2024 before 2023
+    assert "pause" in Elements(html).plain  # its baseline
+    parent = built_site.page("taxonomy/token-level/")
+    assert "../../papers/hao2024training/" in parent and 'href="../pause-tokens/"' in parent
+
+
+def test_tag_pages(built_site: BuiltSite):
+    index = Elements(built_site.page("tags/")).plain
+    assert "Mechanism" in index and "pause-tokens" in index
+    assert f"../../papers/{XSS_ID}/" in built_site.page("tags/safety/")
+
+
+def test_timeline_chart(built_site: BuiltSite):
+    html = built_site.page("timeline/")
+    counts = [int(n) for n in re.findall(r"<rect [^>]*><title>[^<]*: (\d+)</title></rect>", html)]
+    assert sum(counts) == 9  # every fixture paper is in one bar segment
+    # the 1997 paper is more than 96 months before the newest: summed into a first "before" bar
+    assert "before 2017" in html and "Token-level latent computation" in html
+
+
+def test_results_pages(built_site: BuiltSite):
+    html = built_site.page("results/prosqa/")
+    text = Elements(html).plain
+    # leaderboard: coconut at its trained 6 thoughts, mean of two seeds (0.85, 0.86)
+    assert re.search(r"coconut.{0,200}?85\.5", text) or "85.5" in text
+    assert "non-finite loss at step 112" in text  # the failed run
+    assert "<polyline" in html  # the accuracy-vs-compute plot has lines (coconut and pause sweeps)
+    board = built_site.page("results/multiplication-digits-4/")
+    assert "99.0" in board and "multiplication (digits=4)" in Elements(board).plain
+
+
+def test_baseline_pages(built_site: BuiltSite):
+    text = Elements(built_site.page("baselines/coconut/")).plain
+    assert "continuous thought" in text.lower()  # from the module docstring, read without importing it
+    assert "coconut_pause_as_thought" in text  # a registered variant
+    assert "latent bench sweep --method coconut --task prosqa --knob-values" in text
+    assert "thoughts" in text
+
+
+def test_downloads(built_site: BuiltSite):
+    data = json.loads((built_site.root / "downloads" / "catalog.json").read_text(encoding="utf-8"))
+    assert data["count"] == 9 and len(data["papers"]) == 9
+    bib = (built_site.root / "downloads" / "catalog.bib").read_text(encoding="utf-8")
+    assert "{hao2024training," in bib and "{hochreiter1997long," in bib
+    assert (built_site.root / "downloads" / "catalog.csv").read_text(encoding="utf-8").startswith("id,")
+    schema = json.loads((built_site.root / "downloads" / "schema.json").read_text(encoding="utf-8"))
+    assert "title" in schema["properties"]
+
+
+def test_benchmarks_page(built_site: BuiltSite):
+    text = Elements(built_site.page("benchmarks/")).plain
+    assert "Site build time" in text and "<b>fixture</b>" in text
+
+
+def test_invalid_catalog_fails_the_build_with_the_file_named(tmp_path: Path):
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    good = (FIXTURE_PAPERS / "goyal2023think.yaml").read_text(encoding="utf-8")
+    (papers / "goyal2023think.yaml").write_text(good.replace("taxonomy: [pause-tokens]", "taxonomy: [no-such-node]"), encoding="utf-8")
+    proc = build_site(tmp_path / "out", papers, FIXTURE_RESULTS)
+    assert proc.returncode != 0
+    assert "goyal2023think.yaml:" in proc.stderr and "no-such-node" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_invalid_result_fails_the_build_with_the_file_named(tmp_path: Path):
+    results = tmp_path / "results" / "prosqa" / "cot"
+    results.mkdir(parents=True)
+    (results / "broken.json").write_text('{"run_id": "x"}', encoding="utf-8")
+    proc = build_site(tmp_path / "out", FIXTURE_PAPERS, tmp_path / "results")
+    assert proc.returncode != 0
+    assert "broken.json: not a valid result" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_real_catalog_builds_strictly(tmp_path: Path):
+    proc = build_site(tmp_path / "out", REPO / "catalog" / "papers", REPO / "results")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "WARNING" not in proc.stdout + proc.stderr
