@@ -122,9 +122,10 @@ class Multiplication(Task):
         if split == "train":
             excluded = frozenset((ex.meta["a"], ex.meta["b"])
                                  for other in ("valid", "test") for ex in self.load(other) or [])
-        if split != "train" and 10 ** (2 * self.k) < 400 * n:
-            raise ValueError(f"task multiplication: digits={self.k} has too few operand pairs for {n} "
-                             f"distinct {split} examples; ask for fewer examples or more digits")
+        available = (9 * 10 ** (self.k - 1)) ** 2 // (100 if split != "train" else 1)  # ~1% per eval split
+        if 2 * n > available:
+            raise ValueError(f"task multiplication: digits={self.k} gives about {available} distinct {split} "
+                             f"examples, too few for {n}; ask for at most {available // 2} or use more digits")
         return parallel_generate(_draw, (self.k, split, seed, excluded), n, chunk=CHUNK)
 
 
