@@ -75,6 +75,9 @@ def run_check(args: argparse.Namespace) -> int:
     for problem in shown:
         print(problem.github() if args.format == "github" else str(problem))
     print(summary(problems, report.files + 2), file=sys.stderr if args.format == "github" else sys.stdout)
+    if errors(problems) and args.format == "text":
+        print("fix each error at the file:line shown (the schema is in catalog/model.py; vocabularies in "
+              "catalog/taxonomy.yaml and catalog/tags.yaml), then run `latent check` again")
     return 1 if errors(problems) else 0
 
 

@@ -72,12 +72,13 @@ def test_check_reports_every_error_with_file_line_field(repo, capsys):
     out = capsys.readouterr().out.splitlines()
     assert "papers/hao2024training.yaml:8: authors[3]: empty value" in out
     assert "papers/hao2024training.yaml:1: venue: missing (required field)" in out
-    assert out[-1] == "FAILED: 3 files checked, 2 errors, 6 warnings"
+    assert out[-2] == "FAILED: 3 files checked, 2 errors, 6 warnings"
+    assert out[-1].startswith("fix each error at the file:line shown")
 
 
 def test_check_strict_turns_warnings_into_errors(repo, capsys):
     assert main(["check", "--strict", *paths(repo)]) == 1
-    assert capsys.readouterr().out.splitlines()[-1].startswith("FAILED: 3 files checked, 6 errors")
+    assert capsys.readouterr().out.splitlines()[-2].startswith("FAILED: 3 files checked, 6 errors")
 
 
 def test_check_github_annotations(repo, capsys):
