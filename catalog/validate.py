@@ -29,7 +29,7 @@ from catalog import METHODS_DIR, PAPERS_DIR, TAGS_FILE, TAXONOMY_FILE
 from catalog.ids import normalize_title
 from catalog.methods import known_methods
 from catalog.model import PLACEHOLDER, Paper
-from catalog.problems import Problem
+from catalog.problems import Problem, display_path
 from catalog.schema_errors import format_loc, schema_problems
 from catalog.similar import similar_pairs
 from catalog.yamlsource import Source, parse_bytes, read_yaml
@@ -372,12 +372,10 @@ def cross_checks(results: list[FileResult]) -> list[Problem]:
         (first, _), (second, line) = sorted((unique[i][1], unique[j][1]))
         problems.append(
             Problem(second, line, "title",
-                    f"title is {ratio:.0%} similar to {_rel(first)}'s: the same paper twice?", "warning")
+                    f"title is {ratio:.1%} similar to {_rel(first)}'s: the same paper twice?", "warning")
         )  # fmt: skip
     return problems
 
 
 def _rel(path: Path) -> str:
-    from catalog.problems import display_path
-
     return display_path(path)

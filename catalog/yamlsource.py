@@ -130,7 +130,7 @@ def _tab_indented_lines(text: str) -> list[int]:
     if "\t" not in text:
         return []
     lines = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         indent = line[: len(line) - len(line.lstrip(" \t"))]
         if "\t" in indent:
             lines.append(number)

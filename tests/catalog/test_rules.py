@@ -266,3 +266,25 @@ def test_empty_value_lines_with_either_parser(cat, monkeypatch, pure_python):
         monkeypatch.setattr(ys, "_Loader", yaml.SafeLoader)
     for text, prefix in [(c[1], c[2]) for c in CASES_EMPTY]:
         assert_one(reported(cat, text), prefix)
+
+
+def test_worker_processes_report_the_same_problems(cat, monkeypatch):
+    import catalog.validate as validate
+    from catalog.load import load_catalog
+
+    cat.add(NAME, VALID)
+    cat.add("zhou2023other.yaml", OTHER)  # same arXiv id
+    cat.add("bad.yaml", "- a list\n")
+    lee = replace(replace(VALID, "id: smith2024looped", "id: lee2022x"), "2405.01234", "2201.00001")
+    cat.add("lee2022x.yaml", replace(replace(lee, "Think in Circles", "Count Sheep"), "2024-05-01", "2022-01-01"))
+    serial = cat.lines()
+    monkeypatch.setattr(validate, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(validate, "CHUNK_FILES", 1)
+    monkeypatch.setattr(validate, "_usable_cpus", lambda: 2)
+    if not validate._can_fork():
+        pytest.skip("fork is not available here")
+    assert cat.lines() == serial
+    assert any(line.startswith("papers/bad.yaml:1: expected a mapping") for line in serial)
+    (cat.papers / "bad.yaml").unlink()
+    (cat.papers / "zhou2023other.yaml").unlink()
+    assert [p.id for p in load_catalog(**cat.kwargs()).papers] == ["smith2024looped", "lee2022x"]
