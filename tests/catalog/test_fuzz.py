@@ -102,3 +102,24 @@ def test_ten_megabyte_file_is_refused_without_parsing(tmp_path):
     (papers / "big.yaml").write_bytes(b"a: " + b"x" * 10_000_000)
     problems = [p for p in check(papers) if p.file == papers / "big.yaml"]
     assert len(problems) == 1 and "over the 1,000,000-byte limit" in problems[0].message
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(YAML_PIECES) | st.text(max_size=20), min_size=1, max_size=4), st.randoms(use_true_random=False))
+def test_whole_folders_of_damaged_files(pieces, rng):
+    """`check` over a folder: several damaged copies of one paper (same ids, arXiv ids, titles)."""
+    import tempfile
+    from pathlib import Path
+
+    from catalog.validate import check
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for n, piece in enumerate(pieces):
+            position = rng.randrange(len(VALID) + 1)
+            text = VALID[:position] + piece + VALID[position:]
+            (folder / f"smith2024looped{'bcd'[n - 1] if n else ''}.yaml").write_bytes(text.encode("utf-8", "surrogatepass"))
+        problems = check(folder)
+        assert all(isinstance(p, Problem) and p.line >= 1 and p.message for p in problems)
+        if len(pieces) > 1:  # the copies clash with each other, or at least one is broken
+            assert any(p.is_error for p in problems)
