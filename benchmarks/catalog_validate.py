@@ -110,9 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     median = statistics.median(times)
+    serial = args.serial or args.papers < validate.PARALLEL_MIN_FILES
+    mode = "serial" if serial else f"parallel ({validate._usable_cpus()} usable CPUs)"
     result = {
         "benchmark": "catalog_validate",
-        "mode": "serial" if args.serial or args.papers < validate.PARALLEL_MIN_FILES else f"parallel ({validate._usable_cpus()} usable CPUs)",
+        "mode": mode,
         "papers": args.papers,
         "megabytes": round(total_bytes / 1e6, 2),
         "repeats": args.repeats,

@@ -208,7 +208,8 @@ def _planned_baseline_warnings(taxonomy_file: str | os.PathLike[str], planned: s
         if isinstance(value, dict) and value.get("baseline") in planned and pos.keys and "baseline" in pos.keys:
             first_line.setdefault(value["baseline"], pos.keys["baseline"][0])
     return [
-        Problem(taxonomy_file, line, "baseline", f"'{name}' is planned: baselines/methods/{name}.py does not exist yet", "warning")
+        Problem(taxonomy_file, line, "baseline",
+                f"'{name}' is planned: baselines/methods/{name}.py does not exist yet", "warning")  # fmt: skip
         for name, line in sorted(first_line.items(), key=lambda kv: kv[1])
     ]
 
@@ -257,7 +258,8 @@ def check_source(source: Source, vocab: _Vocabulary) -> tuple[Paper | None, list
         return None, problems
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"a single value ({type(data).__name__})"
-        problems.append(Problem(path, source.pos.line if source.pos else 1, "", f"expected a mapping of fields (key: value), found {kind}"))
+        line = source.pos.line if source.pos else 1
+        problems.append(Problem(path, line, "", f"expected a mapping of fields (key: value), found {kind}"))
         return None, problems
 
     paper = None
@@ -271,7 +273,8 @@ def check_source(source: Source, vocab: _Vocabulary) -> tuple[Paper | None, list
     paper_id = data.get("id")
     if isinstance(paper_id, str) and paper_id != path.stem:
         problems.append(
-            Problem(path, source.line_of(("id",)), "id", f"id '{paper_id}' differs from the file name '{path.name}'; they must be equal")
+            Problem(path, source.line_of(("id",)), "id",
+                    f"id '{paper_id}' differs from the file name '{path.name}'; they must be equal")  # fmt: skip
         )
     if any(p.is_error for p in problems):
         paper = None
@@ -311,7 +314,8 @@ def _vocabulary_problems(source: Source, vocab: _Vocabulary) -> list[Problem]:
     if vocab.nodes is not None:
         for i, node in items("taxonomy"):
             if node not in vocab.nodes and not _TODO.search(node):
-                problems.append(_unknown(source, ("taxonomy", i), f"unknown taxonomy node '{node}'", node, vocab.nodes, "catalog/taxonomy.yaml"))
+                message = f"unknown taxonomy node '{node}'"
+                problems.append(_unknown(source, ("taxonomy", i), message, node, vocab.nodes, "catalog/taxonomy.yaml"))
     if vocab.tags is not None:
         for i, tag in items("tags"):
             if tag not in vocab.tags and not _TODO.search(tag):

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from catalog import METHODS_DIR, PAPERS_DIR, REPO_ROOT, TAGS_FILE, TAXONOMY_FILE
@@ -31,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--write-schema", action="store_true",
         help="regenerate catalog/schema.json and catalog/taxonomy.schema.json from the models, then check",
     )  # fmt: skip
-    check.set_defaults(func=run_check)
+    check.set_defaults(func=_pipe_safe(run_check))
 
     export = subparsers.add_parser(
         "export",
@@ -39,8 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Validate the catalog, then write catalog.json, catalog.csv and catalog.bib.",
     )
     _add_paths(export)
-    export.add_argument("--out", type=Path, default=DEFAULT_EXPORT_DIR, help=f"output folder (default: {display_path(DEFAULT_EXPORT_DIR)})")
-    export.set_defaults(func=run_export)
+    export.add_argument(
+        "--out", type=Path, default=DEFAULT_EXPORT_DIR, help=f"output folder (default: {display_path(DEFAULT_EXPORT_DIR)})"
+    )
+    export.set_defaults(func=_pipe_safe(run_export))
 
     stats = subparsers.add_parser(
         "stats",
@@ -49,7 +54,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_paths(stats)
     stats.add_argument("--json", action="store_true", help="print the counts as JSON")
-    stats.set_defaults(func=run_stats)
+    stats.set_defaults(func=_pipe_safe(run_stats))
+
+
+def _pipe_safe(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Stop quietly when the reader of our output goes away (`latent stats | head`)."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            return 141
+
+    return run
 
 
 def _add_paths(parser: argparse.ArgumentParser) -> None:
@@ -119,7 +138,8 @@ def run_stats(args: argparse.Namespace) -> int:
     print("\nper taxonomy node (direct / including sub-nodes):")
     for node_id in catalog.taxonomy.nodes:
         depth = len(catalog.taxonomy.path(node_id)) - 1
-        print(f"  {'  ' * depth}{node_id:<{40 - 2 * depth}} {counts['per_node'][node_id]:>5} {counts['per_node_total'][node_id]:>5}")
+        direct, total = counts["per_node"][node_id], counts["per_node_total"][node_id]
+        print(f"  {'  ' * depth}{node_id:<{40 - 2 * depth}} {direct:>5} {total:>5}")
     print("\nper top-level node (a paper once per top-level node):")
     for root, n in counts["per_top_level"].items():
         print(f"  {root:<40} {n:>5}")
