@@ -35,6 +35,11 @@ A column whose row has fewer thoughts holds an ordinary token embedding; torch.w
 per row, between the fed-back hidden state and the token embedding. Position ids come from the
 attention mask, so a shifted row sees exactly the positions it would see alone.
 
+The passes run through `LeanGPT2` (_gpt2.py) over the backbone's own blocks: plain-tensor KV
+cache, and a padding column as a query sees itself, so the shifted rows' leading padding can
+never produce the NaN that a fully masked attention row gives in fused CUDA kernels (it would
+reach the weights through the backward pass). `compile=True` compiles the blocks on CUDA.
+
 The helpers `example_parts`, `align_rows` and `run_latent_passes` are shared with codi.py.
 """
 
@@ -48,7 +53,8 @@ import torch
 from torch import Tensor, nn
 
 from baselines.data import question_text
-from baselines.generation import decode_rows, greedy_decode, left_pad, positions_from_mask
+from baselines.generation import decode_rows, left_pad, positions_from_mask
+from baselines.methods._gpt2 import Buffer, LeanGPT2
 from baselines.methods._token import answer_ids, ids, scored_loss
 from baselines.methods.base import BOT, EOT, LATENT, PAUSE, Generation, Method, MethodConfig, StepOutput
 from baselines.tasks.base import Example
@@ -91,7 +97,12 @@ class PassesOutput:
     final_layers: tuple[Tensor, ...] | None  # per-layer hidden states of the last pass (on request)
 
 
-def run_latent_passes(transformer: nn.Module, embeds: Tensor, mask: Tensor, start: int, n_latent: Tensor,
+def is_right_padded(mask: Tensor) -> bool:
+    """True when every row's real tokens come first (mask [B, T] never rises from 0 to 1)."""
+    return bool((mask[:, 1:] <= mask[:, :-1]).all()) if mask.shape[1] > 1 else True
+
+
+def run_latent_passes(lean: LeanGPT2, embeds: Tensor, mask: Tensor, start: int, n_latent: Tensor,
                       project: nn.Module | None = None, output_hidden_states: bool = False) -> PassesOutput:
     """The KV-cached multi-pass forward over a batch whose thoughts start at column `start`.
 
@@ -101,77 +112,107 @@ def run_latent_passes(transformer: nn.Module, embeds: Tensor, mask: Tensor, star
     """
     batch, width, _ = embeds.shape
     positions = positions_from_mask(mask)
+    valid = mask.bool()
     max_n = int(n_latent.max()) if n_latent.numel() else 0
     if max_n == 0:
-        out = transformer(inputs_embeds=embeds, attention_mask=mask, position_ids=positions,
-                          output_hidden_states=output_hidden_states)
-        return PassesOutput(out.last_hidden_state, 1, batch * width, 0, out.hidden_states)
+        # right padding only: real queries never reach a padding key, so plain causal attention
+        out = lean.forward(embeds, positions, None if is_right_padded(mask) else valid,
+                           output_hidden_states=output_hidden_states)
+        return PassesOutput(out.hidden, 1, batch * width, 0, out.hidden_states)
 
     def feed(state: Tensor) -> Tensor:  # [B, D] -> [B, D]
         return project(state) if project is not None else state
 
-    chunks: list[Tensor] = []
-    out = transformer(inputs_embeds=embeds[:, :start], attention_mask=mask[:, :start],
-                      position_ids=positions[:, :start], use_cache=True)
-    chunks.append(out.last_hidden_state)
-    cache, previous = out.past_key_values, out.last_hidden_state[:, -1]  # previous [B, D]
+    out = lean.forward(embeds[:, :start], positions[:, :start], valid[:, :start])
+    chunks = [out.hidden]
+    cache, previous = out.cache, out.hidden[:, -1]  # previous [B, D]
     for t in range(max_n - 1):
         col = start + t
         x = torch.where((n_latent > t)[:, None], feed(previous), embeds[:, col])[:, None]  # [B, 1, D]
-        out = transformer(inputs_embeds=x, attention_mask=mask[:, : col + 1], position_ids=positions[:, col: col + 1],
-                          past_key_values=cache, use_cache=True)
-        chunks.append(out.last_hidden_state)
-        cache, previous = out.past_key_values, out.last_hidden_state[:, -1]
+        out = lean.forward(x, positions[:, col: col + 1], valid[:, : col + 1], cache)
+        chunks.append(out.hidden)
+        cache, previous = out.cache, out.hidden[:, -1]
     col = start + max_n - 1
     first = torch.where((n_latent >= max_n)[:, None], feed(previous), embeds[:, col])  # [B, D]
     x = torch.cat([first[:, None], embeds[:, col + 1:]], dim=1)  # [B, W-col, D]
-    out = transformer(inputs_embeds=x, attention_mask=mask, position_ids=positions[:, col:],
-                      past_key_values=cache, use_cache=False, output_hidden_states=output_hidden_states)
-    chunks.append(out.last_hidden_state)
+    out = lean.forward(x, positions[:, col:], valid, cache, output_hidden_states=output_hidden_states)
+    chunks.append(out.hidden)
     # the passes partition the columns: every column is computed once
     return PassesOutput(torch.cat(chunks, dim=1), max_n + 1, batch * width, col, out.hidden_states)
 
 
 @torch.no_grad()
-def generate_with_thoughts(backbone: nn.Module, prompts: list[list[int]], n_thoughts: int, suffix: list[int],
+def greedy_from(lean: LeanGPT2, x: Tensor, positions: Tensor, valid: Tensor, buffer: Buffer, *,
+                max_new_tokens: int, eos_id: int, pad_id: int) -> tuple[Tensor, Tensor]:
+    """Greedy continuation after the columns x [B, T, D] (positions [B, T]; valid [B, length+T]
+    over the buffer's columns and these). Each pass computes the logits of its last column only.
+    Returns tokens [B, N] (pad_id after a row's eos) and n_generated [B] (eos included); a row
+    spends one backbone pass per generated token."""
+    batch = x.shape[0]
+    backbone = lean.model
+    embed = backbone.get_input_embeddings()
+    tokens = torch.full((batch, max_new_tokens), pad_id, dtype=torch.long, device=x.device)
+    n_generated = torch.zeros(batch, dtype=torch.long, device=x.device)
+    done = torch.zeros(batch, dtype=torch.bool, device=x.device)
+    steps = 0
+    for step in range(max_new_tokens):
+        hidden = lean.step(x, positions, valid, buffer)  # [B, T, D]
+        next_id = backbone.lm_head(hidden[:, -1]).argmax(dim=-1)  # [B]
+        active = ~done
+        n_generated += active.long()
+        next_id = torch.where(active, next_id, torch.full_like(next_id, pad_id))
+        tokens[:, step] = next_id
+        steps = step + 1
+        done |= next_id == eos_id
+        if bool(done.all()):
+            break
+        x = embed(next_id)[:, None, :]  # [B, 1, D]
+        positions = positions[:, -1:] + 1
+        valid = torch.cat([valid, valid.new_ones(batch, 1)], dim=1)
+    return tokens[:, :steps], n_generated
+
+
+@torch.no_grad()
+def generate_with_thoughts(lean: LeanGPT2, prompts: list[list[int]], n_thoughts: int, suffix: list[int],
                            max_new_tokens: int, eos_id: int, pad_id: int,
                            project: nn.Module | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Batched greedy answers after `n_thoughts` continuous thoughts.
 
     prompts: token ids per question, ending where the first thought goes (after <bot>); `suffix`
     (e.g. [<eot>]) follows the last thought. Runs one pass over the left-padded prompts, one
-    KV-cached pass per further thought, then greedy_decode from [last thought, suffix].
+    KV-cached pass per further thought, then greedy decoding from [last thought, suffix]; the KV
+    cache is one buffer sized for the whole answer.
     Returns tokens [B, N], n_generated [B], forward_passes [B], positions [B].
     """
+    backbone = lean.model
     device = next(backbone.parameters()).device
     embed = backbone.get_input_embeddings()
     ids, mask = left_pad(prompts, pad_id, device)  # [B, P]
-    batch = ids.shape[0]
+    batch, width = ids.shape
     prompt_len = mask.sum(1)  # [B]
+    valid = mask.bool()
+    buffer = Buffer(capacity=width + n_thoughts + len(suffix) + max_new_tokens, keys=[], values=[])
     suffix_embeds = embed(torch.tensor(suffix, dtype=torch.long, device=device))[None].expand(batch, -1, -1)
+    ones = valid.new_ones(batch, len(suffix) + (1 if n_thoughts else 0))
     if n_thoughts == 0:
-        x = torch.cat([embed(ids), suffix_embeds], dim=1)
-        mask = torch.cat([mask, mask.new_ones(batch, len(suffix))], dim=1)
-        tokens, n_gen, passes = greedy_decode(backbone, x, mask, max_new_tokens=max_new_tokens, eos_id=eos_id, pad_id=pad_id)
-        return tokens, n_gen, passes, prompt_len + len(suffix) + passes - 1
-    positions = positions_from_mask(mask)
-    out = backbone.transformer(inputs_embeds=embed(ids), attention_mask=mask, position_ids=positions, use_cache=True)
-    cache, state, last = out.past_key_values, out.last_hidden_state[:, -1:], positions[:, -1:]  # state [B, 1, D]
-    for _ in range(n_thoughts - 1):
+        valid = torch.cat([valid, ones], dim=1)
+        x, positions = torch.cat([embed(ids), suffix_embeds], dim=1), positions_from_mask(valid)
+    else:
+        positions = positions_from_mask(mask)
+        hidden = lean.step(embed(ids), positions, valid, buffer)
+        state, last = hidden[:, -1:], positions[:, -1:]  # state [B, 1, D]
+        for _ in range(n_thoughts - 1):
+            valid = torch.cat([valid, valid.new_ones(batch, 1)], dim=1)
+            last = last + 1
+            state = lean.step(project(state) if project is not None else state, last, valid, buffer)
         thought = project(state) if project is not None else state
-        mask = torch.cat([mask, mask.new_ones(batch, 1)], dim=1)
-        last = last + 1
-        out = backbone.transformer(inputs_embeds=thought, attention_mask=mask, position_ids=last,
-                                   past_key_values=cache, use_cache=True)
-        cache, state = out.past_key_values, out.last_hidden_state[:, -1:]
-    thought = project(state) if project is not None else state
-    x = torch.cat([thought, suffix_embeds], dim=1)  # [B, 1+S, D]
-    mask = torch.cat([mask, mask.new_ones(batch, x.shape[1])], dim=1)
-    x_positions = last + torch.arange(1, x.shape[1] + 1, device=device)[None]
-    tokens, n_gen, passes = greedy_decode(backbone, x, mask, cache, x_positions, max_new_tokens=max_new_tokens,
-                                          eos_id=eos_id, pad_id=pad_id)
+        x = torch.cat([thought, suffix_embeds], dim=1)  # [B, 1+S, D]
+        valid = torch.cat([valid, ones], dim=1)
+        positions = last + torch.arange(1, x.shape[1] + 1, device=device)[None]
+    tokens, n_gen = greedy_from(lean, x, positions, valid, buffer, max_new_tokens=max_new_tokens,
+                                eos_id=eos_id, pad_id=pad_id)
     # prompt + thoughts + suffix, then one new position per later pass
-    return tokens, n_gen, passes + n_thoughts, prompt_len + n_thoughts + len(suffix) + passes - 1
+    return tokens, n_gen, n_gen + n_thoughts, prompt_len + n_thoughts + len(suffix) + n_gen - 1
 
 
 # -- the method -----------------------------------------------------------------------------------
@@ -187,6 +228,7 @@ class Config(MethodConfig):
     #                                   the reference's ProsQA recipe, 5 of 50 epochs per stage, is 0.1)
     uniform_prob: float = 0.0  # probability that an example is drawn at a random stage instead (reference: 0)
     reset_optimizer: bool = True  # fresh AdamW state at every stage change
+    compile: bool = False  # torch.compile each backbone block for the passes (CUDA only; speed, same function)
 
     def __post_init__(self) -> None:
         if self.thought not in THOUGHT_KINDS:
@@ -205,10 +247,12 @@ class Config(MethodConfig):
 class CoconutModel(nn.Module):
     """The backbone plus the multi-pass training forward (see the module docstring)."""
 
-    def __init__(self, backbone: nn.Module, *, latent_id: int, bot_id: int, pad_id: int, feedback: bool):
+    def __init__(self, backbone: nn.Module, *, latent_id: int, bot_id: int, pad_id: int, feedback: bool,
+                 compile: bool = False):
         super().__init__()
         self.backbone = backbone
         self.latent_id, self.bot_id, self.pad_id, self.feedback = latent_id, bot_id, pad_id, feedback
+        self.lean = LeanGPT2(backbone, compile=compile)  # the passes over the backbone's own blocks
 
     def prepare(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor | None = None,
                 extras: tuple[tuple[Tensor, int], ...] = ()):
@@ -237,7 +281,7 @@ class CoconutModel(nn.Module):
     def run(self, input_ids: Tensor, mask: Tensor, start: int, n_latent: Tensor,
             project: nn.Module | None = None, output_hidden_states: bool = False) -> PassesOutput:
         embeds = self.backbone.get_input_embeddings()(input_ids)  # [B, W, D]
-        return run_latent_passes(self.backbone.transformer, embeds, mask, start, n_latent, project,
+        return run_latent_passes(self.lean, embeds, mask, start, n_latent, project,
                                  output_hidden_states)
 
     def forward(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor | None = None, **_) -> StepOutput:
@@ -261,7 +305,8 @@ class Coconut(Method):
 
     def build_model(self, backbone: nn.Module) -> CoconutModel:
         return CoconutModel(backbone, latent_id=self.token_id(LATENT), bot_id=self.token_id(BOT),
-                            pad_id=self.tokenizer.pad_token_id, feedback=self.config.thought == "continuous")
+                            pad_id=self.tokenizer.pad_token_id, feedback=self.config.thought == "continuous",
+                            compile=self.config.compile)
 
     def stage_at(self, step: int, total_steps: int) -> int:
         share = self.config.stage_share
@@ -304,15 +349,14 @@ class Coconut(Method):
             raise ValueError(f"coconut: budget must be >= 0 thoughts, got {n}")
         eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
         questions_ids = [example_parts(self.tokenizer, q)[0] for q in questions]
-        backbone = model.backbone
         if cfg.thought == "continuous":
             prompts = [q + [self.token_id(BOT)] for q in questions_ids]
             tokens, n_gen, passes, positions = generate_with_thoughts(
-                backbone, prompts, n, [self.token_id(EOT)], cfg.max_new_tokens, eos, pad)
+                model.lean, prompts, n, [self.token_id(EOT)], cfg.max_new_tokens, eos, pad)
         else:  # pause tokens or no thoughts: the whole prompt is known, one pass then decoding
             prompts = [q + self._thought_tokens(n) for q in questions_ids]
             tokens, n_gen, passes, positions = generate_with_thoughts(
-                backbone, prompts, 0, [], cfg.max_new_tokens, eos, pad)
+                model.lean, prompts, 0, [], cfg.max_new_tokens, eos, pad)
         return Generation(texts=decode_rows(self.tokenizer, tokens, n_gen, eos), generated_tokens=n_gen.cpu(),
                           forward_passes=passes.cpu(), latent_steps=n, positions=positions.cpu())
 

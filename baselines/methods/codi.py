@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from baselines.generation import decode_rows, positions_from_mask
 from baselines.methods.base import ANSWER_MARKER, BOT, EOT, LATENT, Generation, Method, MethodConfig, StepOutput
-from baselines.methods.coconut import CoconutModel, example_parts, generate_with_thoughts
+from baselines.methods.coconut import CoconutModel, example_parts, generate_with_thoughts, is_right_padded
 from baselines.methods._token import scored_loss
 from baselines.tasks.base import Example
 
@@ -54,6 +54,7 @@ class Config(MethodConfig):
     alpha: float = 1.0  # weight of the student's answer cross-entropy
     beta: float = 1.0  # weight of the teacher's CoT + answer cross-entropy
     gamma: float = 1.0  # weight of the hidden-state distillation
+    compile: bool = False  # torch.compile each backbone block for the passes (CUDA only; speed, same function)
 
     def __post_init__(self) -> None:
         if self.distill_loss not in DISTILL_LOSSES:
@@ -76,7 +77,8 @@ class CodiModel(CoconutModel):
     """Teacher and student in one forward (see the module docstring)."""
 
     def __init__(self, backbone: nn.Module, config: Config, *, latent_id: int, bot_id: int, pad_id: int):
-        super().__init__(backbone, latent_id=latent_id, bot_id=bot_id, pad_id=pad_id, feedback=True)
+        super().__init__(backbone, latent_id=latent_id, bot_id=bot_id, pad_id=pad_id, feedback=True,
+                         compile=config.compile)
         width = backbone.config.n_embd
         self.projection = projection(width, config.proj_dim or width)
         self.config = config
@@ -97,7 +99,6 @@ class CodiModel(CoconutModel):
     def forward(self, input_ids: Tensor, labels: Tensor, teacher_ids: Tensor, teacher_labels: Tensor,
                 student_mark: Tensor, teacher_mark: Tensor, **_) -> StepOutput:
         cfg = self.config
-        transformer = self.backbone.transformer
         # student: realign, n+1 KV-cached passes, per-layer states of the last pass
         ids, labels, mask, start, n_latent, (mark,) = self.prepare(input_ids, labels, None, ((student_mark, 0),))
         student = self.run(ids, mask, start, n_latent, project=self.projection, output_hidden_states=True)
@@ -107,9 +108,11 @@ class CodiModel(CoconutModel):
         teacher_mask = (teacher_ids != self.pad_id).long()
         width = int(teacher_mask.sum(1).max())
         teacher_ids, teacher_labels, teacher_mask = teacher_ids[:, :width], teacher_labels[:, :width], teacher_mask[:, :width]
-        teacher = transformer(input_ids=teacher_ids, attention_mask=teacher_mask,
-                              position_ids=positions_from_mask(teacher_mask), output_hidden_states=True)
-        teacher_ce = scored_loss(self.backbone.lm_head, teacher.last_hidden_state, teacher_labels)
+        # right padding (encode pads inside the row): plain causal attention is exact on real tokens
+        teacher = self.lean.forward(self.backbone.get_input_embeddings()(teacher_ids), positions_from_mask(teacher_mask),
+                                    None if is_right_padded(teacher_mask) else teacher_mask.bool(),
+                                    output_hidden_states=True)
+        teacher_ce = scored_loss(self.backbone.lm_head, teacher.hidden, teacher_labels)
         teacher_pos = teacher_mark[:, :width].argmax(1)  # [B]
         layers = [self.distill(pick(s, student_pos), pick(t, teacher_pos).detach())
                   for s, t in zip(student.final_layers, teacher.hidden_states)]
@@ -168,7 +171,7 @@ class Codi(Method):
         eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
         prompts = [example_parts(self.tokenizer, q)[0] + [self.token_id(BOT)] for q in questions]
         tokens, n_gen, passes, positions = generate_with_thoughts(
-            model.backbone, prompts, n, [self.token_id(EOT)], self.config.max_new_tokens, eos, pad,
+            model.lean, prompts, n, [self.token_id(EOT)], self.config.max_new_tokens, eos, pad,
             project=model.projection)
         return Generation(texts=decode_rows(self.tokenizer, tokens, n_gen, eos), generated_tokens=n_gen.cpu(),
                           forward_passes=passes.cpu(), latent_steps=n, positions=positions.cpu())

@@ -12,7 +12,8 @@ the next tokens to be removed are sometimes already absent and the stage changes
 The optimizer is reset at every stage change (`reset_optimizer`), as in the paper.
 
 Compute knob: none. The trained model answers question -> answer with no CoT and no latent
-steps; generation reports 0 latent steps.
+steps; generation reports 0 latent steps. Training and generation run through LeanGPT2
+(_gpt2.py): plain causal attention on right-padded batches, a buffer KV cache in generation.
 
 Difference from the reference: there the removal count grows by one token every
 1/remove_per_epoch epochs until everything is gone; here the same ramp is cut into `num_stages`
@@ -28,9 +29,14 @@ import math
 import random
 from dataclasses import dataclass
 
-from baselines.data import steps_text
-from baselines.methods.base import MethodConfig
-from baselines.methods._token import TokenLevelMethod
+from torch import Tensor, nn
+
+from baselines.data import question_text, steps_text
+from baselines.generation import decode_rows, positions_from_mask
+from baselines.methods._gpt2 import LeanGPT2
+from baselines.methods._token import TokenLevelMethod, ids, scored_loss
+from baselines.methods.base import Generation, MethodConfig, StepOutput
+from baselines.methods.coconut import generate_with_thoughts, is_right_padded
 from baselines.tasks.base import Example
 
 MAX_SMOOTHING_OFFSET = 100  # the reference truncates the offset distribution here too
@@ -43,6 +49,7 @@ class Config(MethodConfig):
     removal_smoothing_lambda: float = 4.0  # P(extra offset o) ~ exp(-lambda*o); inf = none (paper: 4)
     reset_optimizer: bool = True  # fresh AdamW state at every stage change
     max_new_tokens: int = 64  # only the answer is generated
+    compile: bool = False  # torch.compile each backbone block (CUDA only; speed, same function)
 
     def __post_init__(self) -> None:
         if self.remove_per_stage < 1 or self.num_stages < 1:
@@ -58,6 +65,24 @@ def smoothing_offset(lam: float, rng: random.Random | None = None) -> int:
         return 0
     draw = (rng or random).expovariate(lam)
     return min(int(draw), MAX_SMOOTHING_OFFSET - 1)
+
+
+class LeanLM(nn.Module):
+    """The backbone with next-token loss on the labelled positions, one pass through LeanGPT2
+    (a right-padded batch needs no padding mask: the flash kernel; compiled blocks on request)."""
+
+    def __init__(self, backbone: nn.Module, compile: bool = False):
+        super().__init__()
+        self.backbone = backbone
+        self.lean = LeanGPT2(backbone, compile=compile)
+
+    def forward(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor, **_) -> StepOutput:
+        embeds = self.backbone.get_input_embeddings()(input_ids)  # [B, T, D]
+        key_valid = None if is_right_padded(attention_mask) else attention_mask.bool()
+        out = self.lean.forward(embeds, positions_from_mask(attention_mask), key_valid)
+        loss = scored_loss(self.backbone.lm_head, out.hidden, labels)
+        # padding is computed too, so it counts (compute.py)
+        return StepOutput(loss=loss, forward_passes=1, positions=input_ids.numel())
 
 
 class ICoT(TokenLevelMethod):
@@ -83,3 +108,15 @@ class ICoT(TokenLevelMethod):
     def middle(self, example: Example, stage: int) -> tuple[list[int], bool]:
         cot = self.ids(steps_text(example))
         return cot[self.removed_tokens(stage, len(cot)):], True
+
+    def build_model(self, backbone: nn.Module) -> LeanLM:
+        return LeanLM(backbone, compile=self.config.compile)
+
+    def generate(self, model: LeanLM, questions: list[Example], budget: int | None = None) -> Generation:
+        """Greedy answers from the question alone: batched, one KV-cache buffer."""
+        tok = self.tokenizer
+        prompts = [ids(tok, question_text(q)) for q in questions]
+        tokens, n_gen, passes, positions = generate_with_thoughts(
+            model.lean, prompts, 0, [], self.config.max_new_tokens, tok.eos_token_id, tok.pad_token_id)
+        return Generation(texts=decode_rows(tok, tokens, n_gen, tok.eos_token_id), generated_tokens=n_gen.cpu(),
+                          forward_passes=passes.cpu(), latent_steps=0, positions=positions.cpu())

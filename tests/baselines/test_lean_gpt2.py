@@ -1,0 +1,183 @@
+"""LeanGPT2 (methods/_gpt2.py): the same function as the library's GPT-2 forward, no empty
+attention row, and the fully-masked-row NaN that once stopped Coconut training on CUDA
+(step 65 of a bf16 ProsQA run, right after the first stage with thoughts) reproduced on the CPU.
+
+The mechanism: the training batch is shifted right so that every row's thoughts share columns,
+so a shifted row starts with padding columns whose queries see no valid key. Fused SDPA kernels
+on CUDA can return NaN for such a row. The loss never reads it, but the backward pass forms each
+weight gradient as a sum over all rows of activation x gradient, and 0 x NaN = NaN. Here a
+stand-in for SDPA that computes attention the way those kernels do (a finite forward, a backward that
+recomputes the weights from the saved log-sum-exp, NaN for a row that saw no key) shows the
+library path poisoning the gradients, and the lean path staying finite with the same loss.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from baselines.backbone import BackboneConfig, build_backbone
+from baselines.data import collate
+from baselines.generation import positions_from_mask
+from baselines.methods._gpt2 import Buffer, LeanGPT2, attention_mask
+from baselines.methods.coconut import Coconut, Config
+from baselines.tasks.base import Example
+from baselines.tokenizer import build_tokenizer
+
+EXAMPLES = [
+    Example("Alex is a wumpus. Every wumpus is a yumpus. Is Alex a yumpus?",
+            ("Alex is a wumpus.", "Every wumpus is a yumpus.", "Alex is a yumpus."), "Yes"),
+    Example("Is Sam a zorpus?", ("Sam is a zorpus.",), "Yes"),
+    Example("Every bob is a tim. Kim is a bob. Is Kim a tim or a jim?", ("Kim is a bob.", "Every bob is a tim."), "tim"),
+]
+
+
+def model_and_tokenizer(seed: int = 0):
+    tok = build_tokenizer([e.question + "\n" + "\n".join(e.steps) + "\n### " + e.answer for e in EXAMPLES])
+    torch.manual_seed(seed)
+    backbone = build_backbone(BackboneConfig("tiny", n_positions=128), len(tok), pad_id=tok.pad_token_id,
+                              eos_id=tok.eos_token_id)
+    return backbone, tok
+
+
+class FusedStyleAttention(torch.autograd.Function):
+    """Attention computed the way fused kernels do: the forward keeps each row's log-sum-exp and
+    writes 0 for a row that sees no key; the backward recomputes the weights as
+    exp(score - lse). For an empty row lse = -inf, so exp(-inf - (-inf)) = NaN there."""
+
+    @staticmethod
+    def forward(ctx, query, key, value, allowed):
+        scale = query.shape[-1] ** -0.5
+        scores = (query @ key.transpose(-2, -1) * scale).masked_fill(~allowed, float("-inf"))
+        lse = torch.logsumexp(scores, dim=-1, keepdim=True)  # [B, H, T, 1], -inf on empty rows
+        weights = torch.where(torch.isfinite(lse), torch.exp(scores - lse), torch.zeros_like(scores))
+        out = weights @ value
+        ctx.save_for_backward(query, key, value, allowed, lse, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        query, key, value, allowed, lse, out = ctx.saved_tensors
+        scale = query.shape[-1] ** -0.5
+        scores = (query @ key.transpose(-2, -1) * scale).masked_fill(~allowed, float("-inf"))
+        weights = torch.exp(scores - lse)  # NaN on an empty row
+        grad_value = weights.transpose(-2, -1) @ grad_out
+        grad_weights = grad_out @ value.transpose(-2, -1)
+        grad_scores = weights * (grad_weights - (grad_out * out).sum(-1, keepdim=True))
+        return grad_scores @ key * scale, grad_scores.transpose(-2, -1) @ query * scale, grad_value, None
+
+
+def sdpa_fused_style(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, **_):
+    """A stand-in for F.scaled_dot_product_attention (boolean or no mask, default scale)."""
+    t, k = query.shape[-2], key.shape[-2]
+    allowed = torch.ones(t, k, dtype=torch.bool, device=query.device)
+    if is_causal:
+        allowed = allowed.tril()
+    if attn_mask is not None:
+        allowed = allowed & attn_mask
+    return FusedStyleAttention.apply(query, key, value, allowed.expand(*query.shape[:-2], t, k))
+
+
+def test_attention_mask_never_leaves_a_row_empty_and_hides_padding_from_real_rows():
+    valid = torch.tensor([[0, 0, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 1, 1]], dtype=torch.bool)
+    for q_len in (6, 3, 1):
+        mask = attention_mask(valid, q_len)[:, 0]  # [B, T, K]
+        assert mask.any(-1).all()  # every query sees something
+        cols = torch.arange(6)
+        rows = cols[6 - q_len:]
+        causal = cols[None, :] <= rows[:, None]
+        own = cols[None, :] == rows[:, None]
+        # the valid columns up to the query, and the query's own column
+        assert torch.equal(mask, (causal[None] & valid[:, None, :]) | own[None])
+        real_query = valid[:, 6 - q_len:]  # [B, T]
+        assert not (mask & ~valid[:, None, :])[real_query].any()  # a real query never sees padding
+
+
+def test_lean_forward_equals_the_library_forward_on_real_tokens():
+    backbone, _ = model_and_tokenizer()
+    backbone.eval()
+    lean = LeanGPT2(backbone)
+    ids = torch.randint(8, 30, (3, 9))
+    mask = torch.tensor([[0, 0, 0, 1, 1, 1, 1, 1, 1], [1] * 9, [0] * 5 + [1] * 4])
+    positions = positions_from_mask(mask)
+    with torch.no_grad():
+        ref = backbone.transformer(input_ids=ids, attention_mask=mask, position_ids=positions,
+                                   output_hidden_states=True)
+        embeds = backbone.get_input_embeddings()(ids)
+        out = lean.forward(embeds, positions, mask.bool(), output_hidden_states=True)
+        real = mask.bool()
+        assert (out.hidden[real] - ref.last_hidden_state[real]).abs().max() < 1e-5
+        assert len(out.hidden_states) == len(ref.hidden_states)
+        for mine, theirs in zip(out.hidden_states, ref.hidden_states):
+            assert (mine[real] - theirs[real]).abs().max() < 1e-5
+        # the same columns in two cached passes, and through a generation buffer
+        first = lean.forward(embeds[:, :5], positions[:, :5], real[:, :5])
+        second = lean.forward(embeds[:, 5:], positions[:, 5:], real, first.cache)
+        both = torch.cat([first.hidden, second.hidden], dim=1)
+        assert (both[real] - ref.last_hidden_state[real]).abs().max() < 1e-5
+        buffer = Buffer(capacity=12, keys=[], values=[])
+        stepped = torch.cat([lean.step(embeds[:, :4], positions[:, :4], real[:, :4], buffer),
+                             lean.step(embeds[:, 4:], positions[:, 4:], real, buffer)], dim=1)
+        assert buffer.length == 9
+        assert (stepped[real] - ref.last_hidden_state[real]).abs().max() < 1e-5
+
+
+def test_right_padding_needs_no_mask():
+    backbone, _ = model_and_tokenizer()
+    lean = LeanGPT2(backbone.eval())
+    ids = torch.randint(8, 30, (2, 7))
+    mask = torch.tensor([[1, 1, 1, 1, 1, 0, 0], [1] * 7])
+    embeds, positions = backbone.get_input_embeddings()(ids), positions_from_mask(mask)
+    with torch.no_grad():
+        masked = lean.forward(embeds, positions, mask.bool()).hidden
+        plain = lean.forward(embeds, positions, None).hidden
+    assert (masked[mask.bool()] - plain[mask.bool()]).abs().max() < 1e-6
+    with pytest.raises(ValueError, match="needs key_valid"):
+        lean.forward(embeds[:, 5:], positions[:, 5:], None, lean.forward(embeds[:, :5], positions[:, :5], None).cache)
+
+
+def shifted_batch(tok):
+    """Final-stage Coconut rows of different question lengths: the shorter ones get shifted."""
+    method = Coconut(Config(c_thought=1, max_latent_stage=2), tok)
+    batch = collate([method.encode(ex, method.num_stages - 1) for ex in EXAMPLES], tok.pad_token_id)
+    return method, batch
+
+
+def test_fully_masked_rows_poison_the_library_backward(monkeypatch):
+    """The mechanism on the library path: a left-padded batch, loss on real tokens only: the
+    loss is finite, the update is not (the run then fails at the next step's loss)."""
+    backbone, tok = model_and_tokenizer()
+    _, batch = shifted_batch(tok)
+    model = Coconut(Config(c_thought=1, max_latent_stage=2), tok).build_model(backbone)
+    ids, labels, mask, _, _, _ = model.prepare(batch["input_ids"], batch["labels"], batch["attention_mask"])
+    assert (mask[:, 0] == 0).any()  # some rows start with padding after the shift
+    monkeypatch.setattr(F, "scaled_dot_product_attention", sdpa_fused_style)
+    out = backbone.transformer(input_ids=ids, attention_mask=mask, position_ids=positions_from_mask(mask))
+    assert torch.isfinite(out.last_hidden_state).all()  # the forward is finite ...
+    keep = labels[:, 1:] != -100
+    loss = F.cross_entropy(backbone.lm_head(out.last_hidden_state[:, :-1][keep]), labels[:, 1:][keep])
+    assert torch.isfinite(loss)  # ... and so is the loss that the harness checks ...
+    loss.backward()
+    bad = [name for name, p in backbone.named_parameters() if p.grad is not None and not torch.isfinite(p.grad).all()]
+    assert "transformer.h.0.attn.c_attn.weight" in bad  # ... but the weight gradients are NaN
+
+
+def test_coconut_training_stays_finite_with_a_kernel_that_gives_nan_on_empty_rows(monkeypatch):
+    backbone, tok = model_and_tokenizer()
+    method, batch = shifted_batch(tok)
+    model = method.build_model(backbone)
+    expected = model(**batch).loss  # the ordinary SDPA
+    monkeypatch.setattr(F, "scaled_dot_product_attention", sdpa_fused_style)
+    out = model(**batch)
+    assert out.forward_passes == 3  # two thoughts: the shifted, multi-pass path
+    assert torch.isfinite(out.loss) and abs(float(out.loss) - float(expected)) < 1e-5
+    out.loss.backward()
+    for name, param in model.named_parameters():
+        assert param.grad is not None and torch.isfinite(param.grad).all(), name
+    # generation pads on the left too: the answers do not change
+    model.eval()
+    monkeypatch.undo()
+    clean = method.generate(model, EXAMPLES)
+    monkeypatch.setattr(F, "scaled_dot_product_attention", sdpa_fused_style)
+    assert method.generate(model, EXAMPLES).texts == clean.texts
