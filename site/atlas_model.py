@@ -17,6 +17,7 @@ from catalog.stats import stats
 
 RELATED_COUNT = 6
 TIMELINE_MONTHS = 96  # the timeline chart draws at most this many months
+TABLE_YEARS = 8  # the per-year table shows at most this many years
 DEFAULT_TASK = "prosqa"  # the task every method is run on when nothing else points to one
 
 
@@ -33,6 +34,14 @@ class RunIt:
     @property
     def command(self) -> str:
         return f"latent bench run --method {self.method} --task {self.task}"
+
+
+@dataclass
+class YearTable:
+    columns: list[str]
+    rows: list[tuple[str, list[int], int]]  # (family name, papers per column, total)
+    totals: list[int]
+    total: int
 
 
 class SiteModel:
@@ -135,12 +144,20 @@ class SiteModel:
         series = [(self.taxonomy.nodes[root].name, counts[root]) for root in self.taxonomy.roots]
         return labels, series
 
-    def per_year(self) -> list[tuple[int, dict[str, int], int]]:
-        """(year, papers per family id, total), newest year first."""
-        rows: dict[int, Counter[str]] = defaultdict(Counter)
+    def per_year_table(self) -> "YearTable":
+        """Papers per family (rows) and year (columns, newest first; at most TABLE_YEARS, older
+        years summed into one column)."""
+        years = sorted({p.year for p in self.papers}, reverse=True)
+        shown = years[:TABLE_YEARS]
+        older = years[TABLE_YEARS:]
+        columns = [str(y) for y in shown] + ([f"{older[-1]}–{older[0]}"] if older else [])
+        column = {y: i for i, y in enumerate(shown)}
+        counts = {root: [0] * len(columns) for root in self.taxonomy.roots}
         for paper in self.papers:
-            rows[paper.year][self.family(paper)] += 1
-        return [(year, dict(c), sum(c.values())) for year, c in sorted(rows.items(), reverse=True)]
+            counts[self.family(paper)][column.get(paper.year, len(columns) - 1)] += 1
+        rows = [(self.taxonomy.nodes[r].name, counts[r], sum(counts[r])) for r in self.taxonomy.roots]
+        totals = [sum(row[1][i] for row in rows) for i in range(len(columns))]
+        return YearTable(columns, rows, totals, len(self.papers))
 
     # -- baselines ----------------------------------------------------------------------------
     def node_baseline(self, node_id: str) -> tuple[str, str] | None:

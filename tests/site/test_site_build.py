@@ -198,8 +198,10 @@ def test_timeline_chart(built_site: BuiltSite):
 def test_results_pages(built_site: BuiltSite):
     html = built_site.page("results/prosqa/")
     text = Elements(html).plain
-    # leaderboard: coconut at its trained 6 thoughts, mean of two seeds (0.85, 0.86)
-    assert re.search(r"coconut.{0,200}?85\.5", text) or "85.5" in text
+    # leaderboard: coconut at its trained 6 thoughts, mean of two seeds (0.85, 0.86), first row
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)
+    assert "coconut" in rows[1] and "<strong>85.5</strong>" in rows[1]
+    assert "|---|" not in text  # every Markdown table was rendered
     assert "non-finite loss at step 112" in text  # the failed run
     assert "<polyline" in html  # the accuracy-vs-compute plot has lines (coconut and pause sweeps)
     board = built_site.page("results/multiplication-digits-4/")
@@ -225,8 +227,10 @@ def test_downloads(built_site: BuiltSite):
 
 
 def test_benchmarks_page(built_site: BuiltSite):
-    text = Elements(built_site.page("benchmarks/")).plain
-    assert "Site build time" in text and "<b>fixture</b>" in text
+    html = built_site.page("benchmarks/")
+    text = Elements(html).plain
+    assert "Site build time" in text and "<b>fixture</b>" in text and "|---|" not in text
+    assert re.search(r"<td>&#60;b&#62;fixture&#60;/b&#62;</td>\s*<td>9</td>", html)
 
 
 def test_invalid_catalog_fails_the_build_with_the_file_named(tmp_path: Path):
