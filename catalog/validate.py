@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from catalog import METHODS_DIR, PAPERS_DIR, TAGS_FILE, TAXONOMY_FILE
@@ -103,6 +104,7 @@ def inspect(
         for result in results:
             problems += result.problems
         problems += cross_checks(results)
+        problems += excluded_checks(results, Path(taxonomy_file).with_name("excluded.yaml"))
     papers = sorted((r.paper for r in results if r.paper is not None), key=lambda p: (-p.date.toordinal(), p.id))
     return Report(sorted(problems, key=Problem.sort_key), papers, taxonomy, tags, len(paths), methods)
 
@@ -378,6 +380,37 @@ def cross_checks(results: list[FileResult]) -> list[Problem]:
             Problem(second, line, "title",
                     f"title is {ratio:.1%} similar to {_rel(first)}'s: the same paper twice?", "warning")
         )  # fmt: skip
+    return problems
+
+
+def excluded_checks(results: list[FileResult], excluded_file: Path) -> list[Problem]:
+    """Entries whose arXiv id catalog/excluded.yaml lists as off-topic or not a paper.
+
+    Duplicate rows are not reported: their arXiv id may well be the catalogued paper's own.
+    """
+    if not excluded_file.is_file():
+        return []
+    try:
+        records = yaml.safe_load(excluded_file.read_text(encoding="utf-8")) or []
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        return [Problem(excluded_file, 1, "", f"cannot read the list of excluded records: {exc}")]
+    if not isinstance(records, list):
+        return [Problem(excluded_file, 1, "", "expected a list of {title, arxiv, reason} records")]
+    left_out = {}
+    for record in records:
+        if isinstance(record, dict) and isinstance(record.get("arxiv"), str):
+            reason = str(record.get("reason", ""))
+            if reason.startswith(("off-topic", "not a paper")):
+                left_out[record["arxiv"]] = reason
+    problems = []
+    for result in results:
+        if "arxiv" in result.keys and result.keys["arxiv"][0] in left_out:
+            value, line = result.keys["arxiv"]
+            problems.append(
+                Problem(result.path, line, "arxiv",
+                        f"arXiv id '{value}' is left out on purpose in {_rel(excluded_file)} "
+                        f"({left_out[value]}); remove it there in the same change if it belongs in the catalog")
+            )  # fmt: skip
     return problems
 
 
