@@ -23,10 +23,10 @@ $(VENV)/.all: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.site
 
 serve: $(VENV)/.site  ## build the site from the catalog and serve it on 127.0.0.1
-	$(BIN)/mkdocs serve --dev-addr $(HOST):$(PORT)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr $(HOST):$(PORT)
 
-site: $(VENV)/.site  ## build the site into build/site
-	$(BIN)/mkdocs build --strict
+site: $(VENV)/.site  ## build the site into build/site (strict: any warning fails)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 check: $(VENV)/.site  ## validate the catalog
 	$(BIN)/latent check

@@ -25,6 +25,7 @@ from atlas_results import headline, measured
 from atlas_text import (
     code_fence,
     doc_blocks,
+    doc_prose,
     doi_url,
     md_escape,
     number,
@@ -130,6 +131,7 @@ def environment() -> Environment:
         spaces=lambda depth: Markup("    " * depth),
         measured=measured,
         doc_blocks=doc_blocks,
+        doc_prose=doc_prose,
         headline=headline,
         sweep_legend=lambda series: [(s.name, atlas_charts.color(i)) for i, s in enumerate(series)],
         bench_facts=_bench_facts,

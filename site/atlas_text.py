@@ -125,6 +125,14 @@ def number(value: float | None, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
+_ESCAPED_CODE = re.compile(r"&#96;((?:(?!&#96;).)+?)&#96;")
+
+
+def doc_prose(text: str) -> Markup:
+    """A docstring paragraph as escaped text, with its `backquoted` names shown as code."""
+    return Markup(_ESCAPED_CODE.sub(r"<code>\1</code>", str(md_escape(text))))
+
+
 def doc_blocks(text: str) -> list[tuple[bool, str]]:
     """A docstring split into paragraphs: (verbatim, text). Paragraphs with indented, bulleted or
     numbered lines are kept verbatim (code-like); the others are prose."""
