@@ -1,0 +1,231 @@
+"""The site's helper modules on their own: escaping, charts, inputs read from source, the model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from atlas_charts import Series, compute_plot, stacked_bars
+from atlas_inputs import InputError, Inputs, read_benchmarks, read_modules, read_results
+from atlas_model import SiteModel
+from atlas_results import by_task
+from atlas_text import code_fence, doc_blocks, doc_prose, md_escape, page_url, safe_url, short_authors, url_prefix
+from markdown import markdown
+from site_fixture import FIXTURE_PAPERS, FIXTURE_RESULTS, REPO
+
+from catalog.load import load_catalog
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "[x](javascript:alert(1))",
+    "{: onclick=\"alert(1)\" }",
+    "a | b `c` *d* _e_ <!-- f --> &amp;",
+    "line one\n# heading\n    indented code",
+]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_md_escape_renders_as_the_same_text(payload: str):
+    """Through Python-Markdown (with the site's extensions) an escaped string comes out as text."""
+    html = markdown(f"Before {md_escape(payload)} after", extensions=["attr_list", "tables", "admonition", "toc"])
+    assert html.startswith("<p>") and html.count("<") == 2  # only <p> and </p>: no markup made
+    from html import unescape
+
+    assert unescape(html[3:-4]) == "Before " + " ".join(payload.split()) + " after"
+
+
+def test_md_escape_in_a_table_cell_keeps_the_columns():
+    table = f"| a | b |\n|---|---|\n| {md_escape('x | y')} | z |\n"
+    html = markdown(table, extensions=["tables"])
+    assert html.count("<td>") == 2
+
+
+def test_safe_url():
+    assert safe_url("javascript:alert(1)") is None
+    assert safe_url("data:text/html,<b>") is None
+    assert safe_url("https://github.com/a/b") == "https://github.com/a/b"
+    hostile = safe_url("https://example.org/x\"><script>alert(1)</script>?a=1&b=2")
+    assert '"' not in hostile and "<" not in hostile and "'" not in hostile
+    assert hostile.endswith("?a=1&amp;b=2")
+
+
+def test_code_fence_outgrows_backticks_in_its_text():
+    fence = code_fence("title = {a ``` b ```` c}", "bibtex")
+    assert fence.startswith("`````bibtex\n") and fence.endswith("\n`````")
+
+
+def test_authors_and_urls():
+    assert short_authors(["Shibo Hao"]) == "Hao"
+    assert short_authors(["Shibo Hao", "Yuandong Tian"]) == "Hao & Tian"
+    assert short_authors(["Shibo Hao", "B C", "D E"]) == "Hao et al."
+    assert short_authors(["Ludwig van Beethoven", "X Y", "Z W"]) == "van Beethoven et al."
+    assert page_url("index.md") == "" and page_url("papers/x.md") == "papers/x/"
+    assert page_url("taxonomy/a/index.md") == "taxonomy/a/" and page_url("downloads/catalog.bib") == "downloads/catalog.bib"
+    assert page_url("papers/x.md", directory_urls=False) == "papers/x.html"
+    assert url_prefix("tags/math.md") == "../../" and url_prefix("papers/index.md") == "../" and url_prefix("index.md") == ""
+
+
+def test_docstrings_keep_code_and_escape_prose():
+    blocks = doc_blocks("Title line.\n\nProse with `name` and <b>.\n\n  indented\n  lines")
+    assert [verbatim for verbatim, _ in blocks] == [False, False, True]
+    assert str(doc_prose(blocks[1][1])) == "Prose with <code>name</code> and &#60;b&#62;."
+
+
+def test_stacked_bars_and_compute_plot_escape_labels():
+    svg = stacked_bars(["before 2018", "2024-01", "2024-02"], [("<b>A</b>", [1, 2, 0]), ("B", [0, 1, 3])], "t")
+    assert svg.count("<rect") == 4 and "<b>" not in svg and "&lt;b&gt;A" in svg and "before 2018" in svg
+    plot = compute_plot([Series("<i>m</i>", [(1e6, 50.0, "k=1"), (1e8, 75.0, "k=4")])], "FLOPs", "title")
+    assert "<polyline" in plot and "<i>" not in plot and "1e6" in plot and "1e8" in plot
+
+
+def test_read_modules_from_source_without_importing(tmp_path: Path):
+    (tmp_path / "base.py").write_text(
+        "from dataclasses import dataclass\n@dataclass\nclass MethodConfig:\n    max_new_tokens: int = 64\n", encoding="utf-8"
+    )
+    (tmp_path / "looped.py").write_text(
+        textwrap.dedent('''
+            """Looped transformer: one block applied k times.
+
+            Compute knob: `loops`.
+            """
+            import torch_that_is_not_installed
+            from dataclasses import dataclass
+
+            @dataclass
+            class Config(MethodConfig):
+                loops: int = 4
+                width: int = 128
+
+            class Looped(SomeBase):
+                name = "looped"
+                paper = "x2024looped"
+                Config = Config
+                knob = "loops"
+
+            class LoopedDeep(Looped):
+                """Eight loops."""
+                name = "looped_deep"
+        '''),
+        encoding="utf-8",
+    )  # fmt: skip
+    (tmp_path / "_helper.py").write_text("x = 1\n", encoding="utf-8")
+    modules = read_modules(tmp_path, base="base")
+    assert list(modules) == ["looped"]
+    info = modules["looped"]
+    assert info.summary == "Looped transformer: one block applied k times."
+    assert info.attrs == {"name": "looped", "paper": "x2024looped", "knob": "loops"}
+    assert [(f.name, f.default) for f in info.config] == [("max_new_tokens", "64"), ("loops", "4"), ("width", "128")]
+    assert info.variants == {"looped_deep": "Eight loops."}
+    (tmp_path / "broken.py").write_text("def (:\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"broken\.py:1: cannot parse"):
+        read_modules(tmp_path, base="base")
+
+
+def test_unreadable_results_and_benchmarks_name_the_file(tmp_path: Path):
+    bad = tmp_path / "results" / "prosqa" / "cot"
+    bad.mkdir(parents=True)
+    (bad / "r1.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputError, match=r"r1\.json: not a valid result"):
+        read_results(tmp_path / "results")
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "b.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(InputError, match=r"b\.json: expected a JSON object"):
+        read_benchmarks(tmp_path / "bench")
+    assert read_results(tmp_path / "missing") == [] and read_benchmarks(tmp_path / "missing") == []
+
+
+@pytest.fixture(scope="module")
+def model() -> SiteModel:
+    from atlas_inputs import METHODS_DIR, TASKS_DIR
+
+    inputs = Inputs(
+        catalog=load_catalog(FIXTURE_PAPERS),
+        methods=read_modules(METHODS_DIR, base="base"),
+        tasks=read_modules(TASKS_DIR, base="base"),
+        results=read_results(FIXTURE_RESULTS),
+        benchmarks=[],
+        example_yaml="",
+        schema_json="{}",
+        watch=[],
+    )
+    return SiteModel(inputs)
+
+
+def test_related_papers_rank_by_overlap_then_date(model: SiteModel):
+    xss = model.catalog.by_id["xss2024script"]
+    related = [(p.id, nodes, tags) for p, nodes, tags in model.related(xss)]
+    # both share the node (2) and the pause-tokens tag (1): the tie goes to the newer paper;
+    # papers sharing nothing are not related
+    assert related == [
+        ("arefin2024seq", ["pause-tokens"], ["pause-tokens"]),
+        ("goyal2023think", ["pause-tokens"], ["pause-tokens"]),
+    ]
+    hao = model.catalog.by_id["hao2024training"]
+    ranked = [p.id for p, _, _ in model.related(hao)]
+    assert len(ranked) <= 6 and "hao2024training" not in ranked
+
+
+def test_run_it(model: SiteModel):
+    own = model.run_it(model.catalog.by_id["hao2024training"])
+    assert (own.method, own.own, own.implemented, own.task) == ("coconut", True, True, "prosqa")
+    inherited = model.run_it(model.catalog.by_id["bae2024relaxed"])  # architectural-recurrence -> looped
+    assert inherited.method == model.taxonomy.nodes["architectural-recurrence"].baseline and not inherited.own
+    assert inherited.implemented == (inherited.method in model.method_pages)
+    assert model.run_it(model.catalog.by_id["biran2024hopping"]) is None  # interpretability: none
+
+
+def test_results_leaderboard_and_sweep(model: SiteModel):
+    prosqa = model.results["prosqa"]
+    board = prosqa.leaderboard()
+    assert [r.method for r in board] == ["coconut", "cot", "no_cot", "pause"]
+    coconut = board[0]
+    assert (coconut.knob_value, coconut.runs, round(coconut.accuracy, 1)) == (6, 2, 85.5)
+    assert [len(s.points) for s in prosqa.sweep()] == [4, 1, 1, 3]
+    assert [r.failure for r in prosqa.failed] == ["non-finite loss at step 112"]
+    assert list(by_task(model.inputs.results)) == ["multiplication-digits-4", "prosqa"]
+
+
+def test_timeline_counts_every_paper_once(model: SiteModel):
+    months, series = model.timeline()
+    assert sum(sum(counts) for _, counts in series) == len(model.papers)
+    assert months[0] == "before 2017" and months[-1] == "2024-12"
+    table = model.per_year_table()
+    assert table.total == len(model.papers) == sum(table.totals)
+
+
+def test_site_build_imports_no_torch(tmp_path: Path):
+    """The whole build, in a fresh interpreter, without torch ever being imported."""
+    code = textwrap.dedent(f"""
+        import sys
+        from mkdocs.commands.build import build
+        from mkdocs.config import load_config
+        build(load_config({str(REPO / 'mkdocs.yml')!r}, site_dir=sys.argv[1], strict=True))
+        assert "torch" not in sys.modules, "torch was imported"
+        print("ok")
+    """)
+    env = {**os.environ, "LATENT_PAPERS_DIR": str(FIXTURE_PAPERS), "LATENT_RESULTS_DIR": str(FIXTURE_RESULTS), "NO_MKDOCS_2_WARNING": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "out")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stdout + proc.stderr
+
+
+def test_benchmark_generator_writes_a_valid_catalog(tmp_path: Path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from site_build import generate_catalog
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    generate_catalog(30, tmp_path, seed=1)
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.papers) == 30
+    assert all(p.date <= dt.date.today() for p in catalog.papers)
+    json.dumps([p.model_dump(mode="json") for p in catalog.papers])
