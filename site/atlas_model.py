@@ -6,9 +6,9 @@ Nothing here produces text; atlas_pages.py renders these objects with the templa
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from operator import itemgetter
 
 from atlas_inputs import Inputs
 from atlas_results import TaskResults, by_task
@@ -71,6 +71,11 @@ class SiteModel:
                 self.direct[node].append(paper)
             for tag in dict.fromkeys(paper.tags):
                 self.by_tag[tag].append(paper)
+        self._task_set = {str(info.attrs.get("name", info.name)) for info in self.tasks.values()}
+        self._runs_per_task: dict[str, Counter[str]] = defaultdict(Counter)  # method -> task name -> runs
+        for task in self.results.values():
+            for result in task.completed:
+                self._runs_per_task[result.method][str(result.task.get("name"))] += 1
         self._related = self._compute_related()
         self._planned = self._compute_planned()
 
@@ -92,13 +97,11 @@ class SiteModel:
         """Top papers by overlap: a shared taxonomy node counts 2, a shared tag 1; ties newest first.
 
         Candidates come from inverted indexes of paper positions (newest first), so the cost
-        grows with overlaps, not with n²; each score is packed into one integer,
-        score * big + (big - 1 - position), so that the best are simply the largest.
+        grows with overlaps, not with n².
         """
         position = {p.id: i for i, p in enumerate(self.papers)}
         node_index = {n: [position[p.id] for p in ps] for n, ps in self.direct.items()}
         tag_index = {t: [position[p.id] for p in ps] for t, ps in self.by_tag.items()}
-        big = len(self.papers) + 1
         out = {}
         for i, paper in enumerate(self.papers):
             score: Counter[int] = Counter()
@@ -108,10 +111,17 @@ class SiteModel:
             for tag in set(paper.tags):
                 score.update(tag_index[tag])
             score.pop(i, None)
-            packed = [count * big + (big - 1 - j) for j, count in score.items()]
+            # best counts first (a C-level sort, stable), then ties at the cut broken by position
+            ranked = sorted(score.items(), key=itemgetter(1), reverse=True)
+            if len(ranked) > RELATED_COUNT:
+                cut = RELATED_COUNT
+                while cut < len(ranked) and ranked[cut][1] == ranked[RELATED_COUNT - 1][1]:
+                    cut += 1
+                ranked = ranked[:cut]
+            best = sorted(ranked, key=lambda kv: (-kv[1], kv[0]))[:RELATED_COUNT]
             rows = []
-            for value in heapq.nlargest(RELATED_COUNT, packed):
-                other = self.papers[big - 1 - value % big]
+            for j, _ in best:
+                other = self.papers[j]
                 nodes = [n for n in other.taxonomy if n in paper.taxonomy]
                 tags = [t for t in other.tags if t in paper.tags]
                 rows.append((other, nodes, tags))
@@ -180,17 +190,15 @@ class SiteModel:
 
     def task_names(self) -> list[str]:
         """Names of the tasks in baselines/tasks (their `name` attribute, else the file stem)."""
-        return sorted(str(info.attrs.get("name", info.name)) for info in self.tasks.values())
+        return sorted(self._task_set)
 
     def task_for(self, method: str, paper: Paper | None = None) -> str:
         """A task to run `method` on: one the paper reports that has runs of the method, else the
         task with most runs of it, else the default task (when the paper does not report others),
         else the first reported task we have."""
-        known = set(self.task_names())
+        known = self._task_set
         reported = list(dict.fromkeys(r.task for r in paper.results if r.task in known)) if paper else []
-        with_runs = Counter(
-            str(r.task.get("name")) for t in self.results.values() for r in t.completed if r.method == method
-        )
+        with_runs = self._runs_per_task[method]
         for task in reported:
             if task in with_runs:
                 return task

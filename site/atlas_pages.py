@@ -97,6 +97,23 @@ class Links:
     def tags(self, tags: list[str]) -> Markup:
         return Markup(" ").join(self.tag(t) for t in tags)
 
+    def related(self, rows: list[tuple]) -> Markup:
+        """The related-papers list: [(paper, shared nodes, shared tags)] (a hot loop: plain Python)."""
+        items = []
+        for other, nodes, tags in rows:
+            shared = [self.node(n) for n in nodes] + [self.tag(t) for t in tags]
+            extra = Markup("<br><small>shares {}</small>").format(Markup(" ").join(shared)) if shared else ""
+            items.append(
+                Markup("<li>{} ({}, {}){}</li>").format(self.paper(other), short_authors(other.authors), other.year, extra)
+            )
+        return Markup('<ul class="atlas-related">\n{}\n</ul>').format(Markup("\n").join(items))
+
+    def node_path(self, node_id: str) -> Markup:
+        """'Taxonomy › Family › ... › node' as links."""
+        crumbs = [Markup(f'<a href="{self.href("taxonomy/index.md")}">Taxonomy</a>')]
+        crumbs += [self.node(n.id) for n in self.model.taxonomy.path(node_id)]
+        return Markup(" › ").join(crumbs)
+
     def method(self, name: str) -> Markup:
         """A link to the page of the module that defines method `name` (variants included)."""
         stem = self.model.method_pages.get(name)

@@ -10,7 +10,7 @@ compute setting stands in.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import mean
 
 from atlas_charts import Series
@@ -70,19 +70,27 @@ class TaskResults:
     label: str
     completed: list[Result]
     failed: list[Result]
+    _rows: list[Row] | None = field(default=None, repr=False)
+    _board: list[Row] | None = field(default=None, repr=False)
 
     def rows(self, method: str | None = None) -> list[Row]:
-        """Every (method, knob value), sorted by method then knob value."""
-        groups: dict[tuple[str, int | None], list[tuple[Result, Metrics]]] = defaultdict(list)
-        for result in self.completed:
-            metrics = headline(result)
-            if metrics is not None and (method is None or result.method == method):
-                groups[(result.method, result.knob_value)].append((result, metrics))
-        rows = [_row(runs) for _, runs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))]
-        return rows
+        """Every (method, knob value), sorted by method then knob value (computed once)."""
+        if self._rows is None:
+            groups: dict[tuple[str, int | None], list[tuple[Result, Metrics]]] = defaultdict(list)
+            for result in self.completed:
+                metrics = headline(result)
+                if metrics is not None:
+                    groups[(result.method, result.knob_value)].append((result, metrics))
+            self._rows = [_row(runs) for _, runs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))]
+        return [r for r in self._rows if method is None or r.method == method]
 
     def leaderboard(self) -> list[Row]:
-        """One row per method (its trained setting), best accuracy first."""
+        """One row per method (its trained setting), best accuracy first (computed once)."""
+        if self._board is None:
+            self._board = self._leaderboard()
+        return self._board
+
+    def _leaderboard(self) -> list[Row]:
         by_method: dict[str, list[Row]] = defaultdict(list)
         for row in self.rows():
             by_method[row.method].append(row)
