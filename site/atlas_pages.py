@@ -155,15 +155,14 @@ def environment() -> Environment:
         bench_columns=_bench_columns,
         bench_cell=_bench_cell,
         code=lambda text: Markup(html.escape(str(text), quote=False)),
-        bench_json=lambda data: json.dumps(data, indent=2, sort_keys=True),
     )
     return env
 
 
 def _bench_facts(data: dict) -> list[tuple[str, object]]:
-    """Top-level scalar fields of a benchmark file (title, description and rows aside)."""
+    """Top-level fields of a benchmark file (title, description and rows aside), as cell values."""
     skip = {"title", "description", "rows"}
-    return [(k, v) for k, v in data.items() if k not in skip and not isinstance(v, (dict, list))]
+    return [(k, _bench_cell(v)) for k, v in data.items() if k not in skip]
 
 
 def _bench_columns(rows: list[dict]) -> list[str]:
@@ -175,8 +174,10 @@ def _bench_cell(value: object) -> object:
         return "–"
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    if isinstance(value, list) and all(isinstance(v, (int, float, str)) for v in value):
+        return ", ".join(str(_bench_cell(v)) for v in value)
     if isinstance(value, (dict, list)):
-        return json.dumps(value)
+        return json.dumps(value, ensure_ascii=False)
     return value
 
 
