@@ -111,6 +111,7 @@ def write_result(name: str, payload: dict, folder: Path = RESULTS_DIR) -> Path:
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         json.dump(payload, out, indent=2)
         out.write("\n")
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
     return path
 

@@ -105,7 +105,7 @@ def run_reference(args, tok, examples, rows, backbone, device: torch.device, fol
         plan.append((large, "bf16", max(1, args.ref_steps - 1)))
     inputs = {"config": backbone.config.to_dict(), "state_dict": {k: v.cpu() for k, v in backbone.state_dict().items()},
               "ids": ids, "batches": rows, "prompts": prompts,
-              "settings": {"device": str(device), "precisions": ["fp32", "bf16"], "gen_precisions": ["fp32", "bf16"],
+              "settings": {"device": str(device), "precisions": ["fp32", "bf16"], "gen_precisions": ["fp32"],
                            "max_new_tokens": args.max_new_tokens, "step_plan": plan}}
     torch.save(inputs, folder / "reference_in.pt")
     env = dict(os.environ)
@@ -115,6 +115,7 @@ def run_reference(args, tok, examples, rows, backbone, device: torch.device, fol
                            "--input", str(folder / "reference_in.pt"), "--output", str(folder / "reference_out.pt")],
                           env=env, timeout=args.reference_timeout, capture_output=True, text=True)
     print(done.stdout[-3000:], done.stderr[-3000:] if done.returncode else "", flush=True)
+    print(f"reference process: {time.perf_counter() - began:.0f} s", flush=True)
     if done.returncode:
         raise RuntimeError(f"reference process failed ({done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
     out = torch.load(folder / "reference_out.pt", weights_only=False)
@@ -167,6 +168,7 @@ def generation_section(args, tok, method, model, examples, device, ref: dict | N
         strict_fp32(precision == "fp32")
         for size in sizes:
             _, seconds = generate_texts(method, model, questions, size, device, precision)
+            print(f"generation {precision} batch {size}: {len(questions)} questions in {seconds:.2f} s", flush=True)
             rates[(precision, size)] = len(questions) / seconds
             out.append(row("generation throughput", f"{label}, {precision}, batch {size}, {len(questions)} questions, "
                            f"{args.max_new_tokens} new tokens", len(questions) / seconds, "examples/s"))
@@ -178,6 +180,7 @@ def generation_section(args, tok, method, model, examples, device, ref: dict | N
         batched[precision], _ = generate_texts(method, model, few, len(few), device, precision)
         single = [generate_texts(method, model, [q], 1, device, precision)[0][0] for q in few]
         same = sum(a == b for a, b in zip(batched[precision], single))
+        print(f"generation {precision}: batched = one at a time for {same} of {len(few)}", flush=True)
         out.append(row("batched answers = one at a time", f"{label}, {precision}, {len(few)} questions",
                        same / len(few), "fraction identical", "1.0", same == len(few)))
     if ref is not None:
@@ -224,8 +227,10 @@ def dense_pass(model, batch: dict):
     return run, int(mask.shape[1])
 
 
-def step_section(args, method, backbone, rows, device, can_compile: bool, label: str) -> tuple[list[dict], dict]:
-    out, times = [], {}
+def step_section(args, method, backbone, rows, device, can_compile: bool, label: str, out: list[dict],
+                 save) -> dict:
+    """Appends its rows to `out` and calls save() after each setting; returns the step times."""
+    times = {}
     plan = []
     for variant in args.variants:
         if variant == "compiled" and (not can_compile or device.type != "cuda"):
@@ -284,9 +289,10 @@ def step_section(args, method, backbone, rows, device, can_compile: bool, label:
                        ratio, "x", "<= 1.5" if size == min(args.batch_sizes) else None,
                        ratio <= 1.5 if size == min(args.batch_sizes) else None))
         print_table(out[-4:], ["figure", "setting", "value", "unit"])
+        save()
         del optimizer
     strict_fp32(False)
-    return out, times
+    return times
 
 
 def speedups(ref: dict, times: dict, batch_sizes: list[int]) -> list[dict]:
@@ -318,12 +324,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-sizes", default="32,128", help="training batch sizes (default 32,128)")
     p.add_argument("--variants", default="eager,compiled", help="eager and/or compiled (compiled: CUDA only)")
     p.add_argument("--steps", type=int, default=10, help="timed training steps per setting (default 10)")
-    p.add_argument("--ref-steps", type=int, default=3, help="timed reference steps per setting (default 3)")
+    p.add_argument("--ref-steps", type=int, default=2, help="timed reference steps per setting (default 2)")
     p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--gen-n", type=int, default=500, help="questions for the generation throughput (default 500)")
     p.add_argument("--gen-batch-sizes", default="128,500", help="generation batch sizes (default 128,500)")
-    p.add_argument("--single-n", type=int, default=32, help="questions answered one at a time for the identity check")
-    p.add_argument("--ref-gen-n", type=int, default=16, help="questions the reference answers (batch size 1)")
+    p.add_argument("--single-n", type=int, default=16, help="questions answered one at a time for the identity check")
+    p.add_argument("--ref-gen-n", type=int, default=8, help="questions the reference answers (batch size 1, fp32)")
     p.add_argument("--model-size", default="gpt2", help="backbone preset (default gpt2 = 124M; tiny for a CPU check)")
     p.add_argument("--data-dir", help="folder with coconut/prosqa_test.json and gpt2-tokenizer/ (else LATENT_DATA_DIR)")
     p.add_argument("--no-reference", action="store_true", help="measure ours only")
@@ -345,6 +351,25 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
     tok, examples, method, rows, backbone, can_compile = setup(args, device)
     results, errors, ref = [], [], None
+
+    def save() -> Path:
+        """Write what is measured so far (after each section: a run cut short keeps its figures)."""
+        payload = {
+            "name": args.name,
+            "title": "Coconut training step, multi-pass overhead and generation, beside the reference"
+                     if ref is not None else f"Coconut training step and generation ({args.label})",
+            "description": "GPT-2 124M from scratch (dropout 0), GPT-2 tokenizer + special tokens, ProsQA test "
+                           "questions at Coconut's last stage (6 continuous thoughts, c = 1). Reference: "
+                           "facebookresearch/coconut (27273cb) under transformers 4.46, in its own process, same "
+                           "weights and data.",
+            "device": device_name(device),
+            "command": command_line(),
+            **versions(),
+            "reference_transformers": ref.get("transformers") if ref else None,
+            "rows": results,
+            "notes": ("; ".join(errors) + "; " if errors else "") + "See benchmarks/README.md for what bounds each figure.",
+        }
+        return write_result(args.name, payload, args.results_dir)
 
     with tempfile.TemporaryDirectory() as folder:
         if not args.no_reference:
@@ -369,17 +394,18 @@ def main(argv: list[str] | None = None) -> int:
                                f"<= {tolerance:g}", rel <= tolerance))
             results.append(row("loss vs reference: |diff|", setting, abs(loss - theirs["loss"]), "nats"))
         strict_fp32(False)
+        save()
     if "generation" in sections:
         try:
             results += generation_section(args, tok, method, model, examples, device, ref, args.label)
         except Exception as exc:
             errors.append(f"generation: {exc}")
             traceback.print_exc()
+        save()
     times = {}
     if "steps" in sections:
         try:
-            step_rows, times = step_section(args, method, backbone, rows, device, can_compile, args.label)
-            results += step_rows
+            times = step_section(args, method, backbone, rows, device, can_compile, args.label, results, save)
         except Exception as exc:
             errors.append(f"steps: {exc}")
             traceback.print_exc()
@@ -388,22 +414,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print_table(results, ["figure", "setting", "value", "unit", "target", "met"])
-    payload = {
-        "name": args.name,
-        "title": "Coconut training step, multi-pass overhead and generation, beside the reference"
-                 if ref is not None else f"Coconut training step and generation ({args.label})",
-        "description": "GPT-2 124M from scratch (dropout 0), GPT-2 tokenizer + special tokens, ProsQA test questions "
-                       "at Coconut's last stage (6 continuous thoughts, c = 1). Reference: facebookresearch/coconut "
-                       "(27273cb) under transformers 4.46, in its own process, same weights and data.",
-        "device": device_name(device),
-        "command": command_line(),
-        **versions(),
-        "reference_transformers": ref.get("transformers") if ref else None,
-        "rows": results,
-        "notes": ("; ".join(errors) + "; " if errors else "") + "See benchmarks/README.md for what bounds each figure.",
-    }
-    path = write_result(args.name, payload, args.results_dir)
-    print(f"wrote {path}")
+    print(f"wrote {save()}")
     return 1 if errors else 0
 
 

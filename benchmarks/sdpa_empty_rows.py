@@ -2,7 +2,7 @@
 
 Such rows arise whenever a batch is padded on the left (Coconut's shifted training rows,
 generation prompts): the padding columns, as queries, have no valid key. For each SDPA backend
-and dtype, with the first `empty` of 256 query rows fully masked, the script reports NaN in the
+and dtype, with the first `empty` query rows of a 256- or 301-column sequence fully masked, the script reports NaN in the
 output (padding rows, real rows) and in the gradients of q, k, v after a loss on the real rows
 only. Then the whole mechanism on a GPT-2 block stack: transformers' forward on a left-padded
 batch (bf16 autocast, loss on real tokens), and the same batch through LeanGPT2 (methods/_gpt2.py),
@@ -37,15 +37,16 @@ def nan(t: torch.Tensor | None) -> bool:
     return t is not None and not bool(torch.isfinite(t).all())
 
 
-def kernel_case(backend: str, dtype: torch.dtype, empty: int, device: torch.device) -> dict:
+def kernel_case(backend: str, dtype: torch.dtype, empty: int, width: int, device: torch.device) -> dict:
     torch.manual_seed(0)
-    batch, heads, width, dim = 2, 12, 256, 64
+    batch, heads, dim = 2, 12, 64
     q, k, v = (torch.randn(batch, heads, width, dim, device=device, dtype=dtype, requires_grad=True) for _ in range(3))
     valid = torch.ones(batch, width, dtype=torch.bool, device=device)
     valid[0, :empty] = False  # row 0 starts with `empty` padding columns
     causal = torch.ones(width, width, dtype=torch.bool, device=device).tril()
     mask = (causal[None] & valid[:, None, :])[:, None]  # [B, 1, T, T], rows 0..empty-1 of batch 0 empty
-    out = {"case": "sdpa kernel", "backend": backend, "dtype": str(dtype).replace("torch.", ""), "empty_rows": empty}
+    out = {"case": f"sdpa kernel, {width} columns", "backend": backend, "dtype": str(dtype).replace("torch.", ""),
+           "empty_rows": empty}
     try:
         context = sdpa_kernel(BACKENDS[backend]) if BACKENDS[backend] is not None else torch.enable_grad()
         with context:
@@ -93,8 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for backend in BACKENDS:
         for dtype in (torch.bfloat16, torch.float32):
-            for empty in (1, 17, 64, 65, 128, 200):
-                rows.append(kernel_case(backend, dtype, empty, device))
+            for width in (256, 301):  # a multiple of 16 and not
+                for empty in (1, 17, 65, 200):
+                    rows.append(kernel_case(backend, dtype, empty, width, device))
     for path in ("library", "lean"):
         for shift in (20, 130):
             rows.append(model_case(path, device, shift))

@@ -8,10 +8,13 @@ is copied, save/load and the library's own forward are unchanged) with three dif
 1. Every query sees at least its own column. The training batch is shifted right so that the
    thoughts of all rows share columns (coconut.align_rows) and generation pads on the left, so
    the first columns of a row can be padding, and a padding query sees no valid key at all.
-   Through some fused SDPA kernels on CUDA such a fully masked row comes out NaN. The loss never
-   reads it (its gradient is 0), but each weight gradient sums activation x gradient over all
-   rows, and 0 x NaN = NaN: one backward poisons every weight. Letting a padding query see
-   itself keeps it finite; real queries never see padding keys, so nothing they compute changes.
+   What an attention kernel returns for such a fully masked row depends on the kernel: a fused
+   kernel that keeps the row's log-sum-exp (-inf) and recomputes the weights from it in the
+   backward pass gets exp(-inf - (-inf)) = NaN there. The loss never reads that row (its
+   gradient is 0), but each weight gradient sums activation x gradient over all rows, and
+   0 x NaN = NaN: one backward poisons every weight (tests/baselines/test_lean_gpt2.py shows it
+   with such a kernel). Letting a padding query see itself keeps every row finite whatever the
+   kernel; real queries never see padding keys, so nothing they compute changes.
 2. The KV cache is plain tensors: a training pass concatenates its keys and values to those of
    the passes before it (autograd keeps each pass's view); generation writes into one buffer
    allocated up front.
@@ -50,10 +53,19 @@ def attention_mask(key_valid: Tensor, q_len: int) -> Tensor:
 class Block(nn.Module):
     """One GPT-2 block, run on its own parameters with an explicit KV cache."""
 
-    def __init__(self, block: nn.Module, n_head: int):
+    def __init__(self, block: nn.Module, n_head: int, activation: str):
         super().__init__()
         self.block = block
         self.n_head = n_head
+        # GPT-2's "gelu_new" is the tanh approximation of GELU: one fused kernel instead of the
+        # eight elementwise ones of its formula (the same function up to rounding)
+        self.tanh_gelu = activation in ("gelu_new", "gelu_pytorch_tanh")
+
+    def mlp(self, h: Tensor) -> Tensor:
+        mlp = self.block.mlp
+        x = mlp.c_fc(h)
+        x = F.gelu(x, approximate="tanh") if self.tanh_gelu else mlp.act(x)
+        return mlp.dropout(mlp.c_proj(x))
 
     def qkv(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """x [B, T, D] -> q, k, v [B, H, T, hd]."""
@@ -71,7 +83,7 @@ class Block(nn.Module):
         batch, _, width, _ = y.shape
         y = y.transpose(1, 2).reshape(batch, width, -1)  # [B, T, D]
         x = x + self.block.attn.resid_dropout(self.block.attn.c_proj(y))
-        return x + self.block.mlp(self.block.ln_2(x))
+        return x + self.mlp(self.block.ln_2(x))
 
     def forward(self, x: Tensor, mask: Tensor | None, past_k: Tensor | None, past_v: Tensor | None
                 ) -> tuple[Tensor, Tensor, Tensor]:
@@ -126,7 +138,7 @@ class LeanGPT2:
                              "no layer-index scaling, no cross-attention)")
         self.model = model
         self.transformer = model.transformer
-        self.blocks = [Block(block, config.n_head) for block in self.transformer.h]
+        self.blocks = [Block(block, config.n_head, config.activation_function) for block in self.transformer.h]
         self.compile = compile
         self._compiled: list[nn.Module] | None = None
 

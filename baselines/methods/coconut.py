@@ -36,9 +36,9 @@ per row, between the fed-back hidden state and the token embedding. Position ids
 attention mask, so a shifted row sees exactly the positions it would see alone.
 
 The passes run through `LeanGPT2` (_gpt2.py) over the backbone's own blocks: plain-tensor KV
-cache, and a padding column as a query sees itself, so the shifted rows' leading padding can
-never produce the NaN that a fully masked attention row gives in fused CUDA kernels (it would
-reach the weights through the backward pass). `compile=True` compiles the blocks on CUDA.
+cache, and a padding column as a query sees itself, so the shifted rows' leading padding never
+makes a fully masked attention row (whose NaN, in a kernel without a guard for it, would reach
+the weights through the backward pass). `compile=True` compiles the blocks on CUDA.
 
 The helpers `example_parts`, `align_rows` and `run_latent_passes` are shared with codi.py.
 """

@@ -1,6 +1,7 @@
 """LeanGPT2 (methods/_gpt2.py): the same function as the library's GPT-2 forward, no empty
-attention row, and the fully-masked-row NaN that once stopped Coconut training on CUDA
-(step 65 of a bf16 ProsQA run, right after the first stage with thoughts) reproduced on the CPU.
+attention row, and the fully-masked-row failure reproduced on the CPU (the suspected cause of a
+non-finite loss at step 65 of a bf16 ProsQA Coconut run on CUDA, in its first stage with thoughts;
+benchmarks/README.md says what the GPU showed).
 
 The mechanism: the training batch is shifted right so that every row's thoughts share columns,
 so a shifted row starts with padding columns whose queries see no valid key. Fused SDPA kernels
