@@ -14,7 +14,8 @@ import multiprocessing
 import os
 import random
 import sys
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,6 +56,18 @@ def is_lfs_pointer(path: Path) -> bool:
     """True for a Git LFS pointer file (what a clone without LFS holds instead of the data)."""
     with open(path, "rb") as handle:
         return handle.read(40).startswith(b"version https://git-lfs")
+
+
+def find_data_file(candidates: Iterable[Path]) -> Path | None:
+    """The first of `candidates` that is a file holding data; a Git LFS pointer is passed over
+    with a warning (the task then generates its examples instead)."""
+    for path in candidates:
+        if path.is_file():
+            if is_lfs_pointer(path):
+                warnings.warn(f"{path} is a Git LFS pointer, not data; passed over", stacklevel=2)
+                continue
+            return path
+    return None
 
 
 # -- the shared text format ---------------------------------------------------------------------

@@ -12,8 +12,10 @@ Methods with latent steps run their latent passes themselves (feeding hidden sta
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from transformers import GPT2LMHeadModel
 
 
@@ -69,7 +71,6 @@ def greedy_decode(
     `n_positions` (so a model that never writes eos cannot index past its position table).
     """
     batch, width, _ = inputs_embeds.shape
-    device = inputs_embeds.device
     if attention_mask.shape[0] != batch or attention_mask.shape[1] < width:
         raise ValueError(f"attention_mask {tuple(attention_mask.shape)} does not cover inputs_embeds {tuple(inputs_embeds.shape)}")
     mask = attention_mask.long()
@@ -81,23 +82,39 @@ def greedy_decode(
         raise ValueError(f"the prompt reaches position {int(position_ids.max())}, the model has only "
                          f"{model.config.n_positions} positions (raise --n-positions)")
     max_new_tokens = min(max_new_tokens, room)
-    embed = model.get_input_embeddings()
+    cache = past_key_values
 
+    def next_logits(x: Tensor) -> Tensor:
+        """One cached pass over the new columns x [B, t, D]; logits [B, V] of the last one."""
+        nonlocal mask, position_ids, cache
+        out = model.transformer(inputs_embeds=x, attention_mask=mask, position_ids=position_ids,
+                                past_key_values=cache, use_cache=True)
+        cache = out.past_key_values
+        mask = torch.cat([mask, mask.new_ones(batch, 1)], dim=1)
+        position_ids = position_ids[:, -1:] + 1  # [B, 1]
+        return model.lm_head(out.last_hidden_state[:, -1])
+
+    tokens, n_generated = greedy_loop(next_logits, inputs_embeds, model.get_input_embeddings(),
+                                      max_new_tokens=max_new_tokens, eos_id=eos_id, pad_id=pad_id)
+    return tokens, n_generated, n_generated.clone()  # one backbone pass per generated token
+
+
+def greedy_loop(next_logits: Callable[[Tensor], Tensor], x: Tensor, embed: nn.Module, *,
+                max_new_tokens: int, eos_id: int, pad_id: int) -> tuple[Tensor, Tensor]:
+    """The greedy loop every decoder shares. `next_logits(x)` runs one cached pass over the new
+    columns x [B, t, D] (keeping its own cache, mask and positions) and returns the logits [B, V]
+    of the last column; the loop feeds back the embedding of each argmax.
+
+    Returns tokens [B, N] (pad_id after a row's eos; N <= max_new_tokens, fewer when every row
+    stopped early) and n_generated [B] (eos included)."""
+    batch, device = x.shape[0], x.device
     tokens = torch.full((batch, max_new_tokens), pad_id, dtype=torch.long, device=device)
     n_generated = torch.zeros(batch, dtype=torch.long, device=device)
-    forward_passes = torch.zeros(batch, dtype=torch.long, device=device)
     done = torch.zeros(batch, dtype=torch.bool, device=device)
-    x, positions, cache = inputs_embeds, position_ids, past_key_values
     steps = 0
     for step in range(max_new_tokens):
-        out = model.transformer(
-            inputs_embeds=x, attention_mask=mask, position_ids=positions,
-            past_key_values=cache, use_cache=True,
-        )
-        logits = model.lm_head(out.last_hidden_state[:, -1])  # [B, V], last position only
-        next_id = logits.argmax(dim=-1)  # [B]
+        next_id = next_logits(x).argmax(dim=-1)  # [B]
         active = ~done
-        forward_passes += active.long()
         n_generated += active.long()
         next_id = torch.where(active, next_id, torch.full_like(next_id, pad_id))
         tokens[:, step] = next_id
@@ -105,11 +122,8 @@ def greedy_decode(
         done |= next_id == eos_id
         if bool(done.all()):
             break
-        cache = out.past_key_values
         x = embed(next_id)[:, None, :]  # [B, 1, D]
-        mask = torch.cat([mask, torch.ones((batch, 1), dtype=mask.dtype, device=device)], dim=1)
-        positions = positions[:, -1:] + 1  # [B, 1]
-    return tokens[:, :steps], n_generated, forward_passes
+    return tokens[:, :steps], n_generated
 
 
 def decode_rows(tokenizer, tokens: Tensor, n_generated: Tensor, eos_id: int) -> list[str]:

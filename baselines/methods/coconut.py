@@ -53,7 +53,7 @@ import torch
 from torch import Tensor, nn
 
 from baselines.data import question_text
-from baselines.generation import decode_rows, left_pad, positions_from_mask
+from baselines.generation import decode_rows, greedy_loop, left_pad, positions_from_mask
 from baselines.methods._gpt2 import Buffer, LeanGPT2
 from baselines.methods._token import answer_ids, ids, scored_loss
 from baselines.methods.base import BOT, EOT, LATENT, PAUSE, Generation, Method, MethodConfig, StepOutput
@@ -148,28 +148,17 @@ def greedy_from(lean: LeanGPT2, x: Tensor, positions: Tensor, valid: Tensor, buf
     over the buffer's columns and these). Each pass computes the logits of its last column only.
     Returns tokens [B, N] (pad_id after a row's eos) and n_generated [B] (eos included); a row
     spends one backbone pass per generated token."""
-    batch = x.shape[0]
     backbone = lean.model
-    embed = backbone.get_input_embeddings()
-    tokens = torch.full((batch, max_new_tokens), pad_id, dtype=torch.long, device=x.device)
-    n_generated = torch.zeros(batch, dtype=torch.long, device=x.device)
-    done = torch.zeros(batch, dtype=torch.bool, device=x.device)
-    steps = 0
-    for step in range(max_new_tokens):
-        hidden = lean.step(x, positions, valid, buffer)  # [B, T, D]
-        next_id = backbone.lm_head(hidden[:, -1]).argmax(dim=-1)  # [B]
-        active = ~done
-        n_generated += active.long()
-        next_id = torch.where(active, next_id, torch.full_like(next_id, pad_id))
-        tokens[:, step] = next_id
-        steps = step + 1
-        done |= next_id == eos_id
-        if bool(done.all()):
-            break
-        x = embed(next_id)[:, None, :]  # [B, 1, D]
+
+    def next_logits(columns: Tensor) -> Tensor:
+        nonlocal positions, valid
+        hidden = lean.step(columns, positions, valid, buffer)  # [B, t, D]
         positions = positions[:, -1:] + 1
-        valid = torch.cat([valid, valid.new_ones(batch, 1)], dim=1)
-    return tokens[:, :steps], n_generated
+        valid = torch.cat([valid, valid.new_ones(valid.shape[0], 1)], dim=1)
+        return backbone.lm_head(hidden[:, -1])
+
+    return greedy_loop(next_logits, x, backbone.get_input_embeddings(), max_new_tokens=max_new_tokens,
+                       eos_id=eos_id, pad_id=pad_id)
 
 
 @torch.no_grad()

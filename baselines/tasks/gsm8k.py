@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from baselines.data import check_options, is_lfs_pointer
+from baselines.data import check_options, find_data_file, is_lfs_pointer
 from baselines.tasks.base import SPLITS, Example, Task
 
 FILES = {"train": "train.txt", "valid": "valid.txt", "test": "test.txt"}
@@ -50,21 +50,19 @@ class GSM8K(Task):
 
     def official_path(self, split: str) -> Path | None:
         if split == "train" and self.options.get("train_file"):
-            return Path(self.options["train_file"])
+            path = Path(self.options["train_file"])
+            if is_lfs_pointer(path):
+                raise ValueError(f"{path} is a Git LFS pointer, not data: fetch the file with git lfs first")
+            return path
         if self.data_dir is None:
             return None
-        for folder in (self.data_dir / "Internalize_CoT_Step_by_Step" / "gsm8k", self.data_dir / "gsm8k"):
-            path = folder / FILES[split]
-            if path.is_file() and not is_lfs_pointer(path):
-                return path
-        return None
+        return find_data_file(folder / FILES[split] for folder in (self.data_dir / "Internalize_CoT_Step_by_Step" / "gsm8k",
+                                                                  self.data_dir / "gsm8k"))
 
     def load(self, split: str) -> list[Example] | None:
         path = self.official_path(split)
         if path is None:
             return None
-        if is_lfs_pointer(path):
-            raise ValueError(f"{path} is a Git LFS pointer, not data: fetch the file with git lfs first")
         with open(path, encoding="utf-8") as handle:
             return [parse_line(line.rstrip("\n"), f"{path}:{i}") for i, line in enumerate(handle, 1) if line.strip()]
 

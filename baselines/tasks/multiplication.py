@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import random
-import warnings
 from pathlib import Path
 from typing import ClassVar
 
-from baselines.data import check_options, is_lfs_pointer, parallel_generate
+from baselines.data import check_options, find_data_file, parallel_generate
 from baselines.tasks.base import SPLITS, Example, Task
 
 FILES = {"train": "train.txt", "valid": "valid.txt", "test": "test_bigbench.txt"}
@@ -98,15 +97,8 @@ class Multiplication(Task):
         if self.data_dir is None:
             return None
         folder = f"{self.k}_by_{self.k}_mult"
-        for base in (self.data_dir / "Internalize_CoT_Step_by_Step" / folder, self.data_dir / folder):
-            path = base / FILES[split]
-            if path.is_file():
-                if is_lfs_pointer(path):
-                    warnings.warn(f"{path} is a Git LFS pointer, not data; generating {split} examples instead",
-                                  stacklevel=2)
-                    return None
-                return path
-        return None
+        return find_data_file(base / FILES[split] for base in (self.data_dir / "Internalize_CoT_Step_by_Step" / folder,
+                                                                self.data_dir / folder))
 
     def load(self, split: str) -> list[Example] | None:
         path = self.official_path(split)

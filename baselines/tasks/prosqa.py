@@ -31,7 +31,7 @@ from collections import deque
 from pathlib import Path
 from typing import ClassVar
 
-from baselines.data import check_options, parallel_generate
+from baselines.data import check_options, find_data_file, parallel_generate
 from baselines.tasks.base import SPLITS, Example, Task
 
 PEOPLE = ("Alex", "Bob", "Carol", "Davis", "Eva", "Fae", "Gabriel", "Jack", "Max", "Oliver",
@@ -185,11 +185,7 @@ class ProsQA(Task):
     def official_path(self, split: str) -> Path | None:
         if self.data_dir is None:
             return None
-        for folder in (self.data_dir / "coconut", self.data_dir):
-            path = folder / f"prosqa_{split}.json"
-            if path.is_file():
-                return path
-        return None
+        return find_data_file(folder / f"prosqa_{split}.json" for folder in (self.data_dir / "coconut", self.data_dir))
 
     def load(self, split: str) -> list[Example] | None:
         path = self.official_path(split)
