@@ -3,12 +3,13 @@ for every method.
 
 Training (one loop for all methods): AdamW (fused on CUDA; weight decay on matrices only),
 linear warmup then cosine decay to lr x min_lr_ratio, gradient clipping, bf16 autocast on CUDA
-(fp32 on the CPU), SDPA attention. Each step takes the next `batch_size` examples of a
-deterministic shuffled stream (baselines.data.batch_indices), encodes them at the curriculum
-stage `method.stage_at(step, steps)` and right-pads them (baselines.data.collate); a stage
-change resets the optimizer when the method's `config.reset_optimizer` is set. The budget rule
-is the same for every method and is recorded: optimizer steps x global batch size, with the
-analytic training FLOPs it took (compute.py).
+(fp32 on the CPU), SDPA attention (without the cuDNN kernel: baselines/attention.py). Each step
+takes the next `batch_size` examples of a deterministic shuffled stream
+(baselines.data.batch_indices), encodes them at the curriculum stage `method.stage_at(step,
+steps)` and right-pads them (baselines.data.collate); a stage change resets the optimizer when
+the method's `config.reset_optimizer` is set. The budget rule is the same for every method and
+is recorded: optimizer steps x global batch size, with the analytic training FLOPs it took
+(compute.py).
 
 Evaluation: batched greedy generation through `method.generate`, scored by the task; accuracy,
 generated tokens, latent steps, forward passes and analytic FLOPs per example, latency per
@@ -33,6 +34,7 @@ import torch
 from tqdm import tqdm
 
 from baselines import checkpoint, ddp
+from baselines.attention import attention_kernels
 from baselines.backbone import BackboneConfig, build_backbone, count_parameters
 from baselines.compute import Shape, inference_flops, peak_memory_mb, reset_peak_memory, timed, train_step_flops
 from baselines.data import REPO_ROOT, batch_indices, collate, full_text, resolve_data_dir
@@ -130,9 +132,13 @@ def lr_factor(step: int, steps: int, warmup: int, min_ratio: float) -> float:
 
 
 def _autocast(device: torch.device):
-    if device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    """bf16 autocast and the attention kernels of baselines/attention.py on CUDA; nothing on the CPU."""
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.autocast(device_type="cuda", dtype=torch.bfloat16))
+    stack.enter_context(attention_kernels())
+    return stack
 
 
 def _oom_advice(where: str, knob: str | None) -> str:

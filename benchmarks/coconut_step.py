@@ -13,6 +13,8 @@ tokens, ProsQA test questions at Coconut's last stage (c = 1, 6 continuous thoug
   4. steps      training step (forward + backward + clip + fused AdamW, median) and peak memory
                 per variant (eager / compiled blocks) and batch size; the multi-pass overhead =
                 Coconut forward+backward / one dense forward+backward over the same columns
+  5. kernels    generation with SDPA's own kernel choice (cuDNN allowed) against the baselines'
+                choice without cuDNN (baselines/attention.py): first call and repeat
 
     python benchmarks/coconut_step.py [--batch-sizes 32,128] [--variants eager,compiled]
     PYTHONPATH=<older checkout> python benchmarks/coconut_step.py --label before --no-reference ...
@@ -208,6 +210,44 @@ def generation_section(args, tok, method, model, examples, device, ref: dict | N
     return out
 
 
+# -- 5. attention kernels ----------------------------------------------------------------------
+
+def library_choice(device: torch.device, batch: int, keys: int) -> str:
+    """The kernel SDPA picks on its own for one decoding step (bf16, 1 query, a boolean mask)."""
+    q = torch.randn(batch, 12, 1, 64, device=device, dtype=torch.bfloat16)
+    k = torch.randn(batch, 12, keys, 64, device=device, dtype=torch.bfloat16)
+    mask = torch.ones(batch, 1, 1, keys, device=device, dtype=torch.bool)
+    try:
+        from torch.nn.attention import SDPBackend
+        return SDPBackend(torch._fused_sdp_choice(q, k, k, mask, 0.0, False)).name.lower()
+    except Exception as exc:  # a private function: report rather than fail
+        return f"unknown ({type(exc).__name__})"
+
+
+def kernel_section(args, method, model, examples, device) -> list[dict]:
+    """Generation with the library's own kernel choice (cuDNN allowed) against the baselines'
+    (flash / memory-efficient / math; baselines/attention.py): first call and a repeat."""
+    from baselines import attention
+
+    out = []
+    questions = examples[: args.kernel_n]
+    choice = library_choice(device, len(questions), 600)
+    out.append(row("SDPA kernel the library picks", f"decoding step, bf16, batch {len(questions)}, 600 keys, mask",
+                   choice, "kernel"))
+    for allow in (False, True):
+        attention.allow_cudnn = allow
+        name = "library's choice (cuDNN allowed)" if allow else "baselines (no cuDNN)"
+        try:
+            for attempt in ("first call", "repeat"):
+                _, seconds = generate_texts(method, model, questions, len(questions), device, "bf16")
+                print(f"generation, {name}, {attempt}: {seconds:.2f} s", flush=True)
+                out.append(row("generation time", f"{name}, {attempt}, bf16, batch {len(questions)}, "
+                               f"{args.max_new_tokens} new tokens", seconds, "s"))
+        finally:
+            attention.allow_cudnn = False
+    return out
+
+
 # -- 4. training steps ------------------------------------------------------------------------------
 
 def dense_pass(model, batch: dict):
@@ -338,7 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reference-code", type=Path, default=ROOT / "third_party" / "coconut",
                    help="the reference checkout (default third_party/coconut)")
     p.add_argument("--reference-timeout", type=int, default=420)
-    p.add_argument("--sections", default="logits,generation,steps")
+    p.add_argument("--kernel-n", type=int, default=64, help="questions for the attention-kernel comparison")
+    p.add_argument("--sections", default="logits,generation,steps,kernels",
+                   help="which of logits,generation,steps,kernels to run (default all)")
     p.add_argument("--label", default="ours", help="how rows name this code version (default ours)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
@@ -411,6 +453,12 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
     if ref is not None and times:
         results += speedups(ref, times, args.batch_sizes)
+    if "kernels" in sections and device.type == "cuda":
+        try:
+            results += kernel_section(args, method, model, examples, device)
+        except Exception as exc:
+            errors.append(f"kernels: {exc}")
+            traceback.print_exc()
 
     print()
     print_table(results, ["figure", "setting", "value", "unit", "target", "met"])

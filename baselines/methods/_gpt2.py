@@ -33,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from baselines.attention import attention_kernels
+
 KV = tuple[Tensor, Tensor]  # keys, values [B, H, K, hd]
 
 
@@ -175,12 +177,13 @@ class LeanGPT2:
         states = [x] if output_hidden_states else None
         cache = []
         runners = self._runners(x.device)
-        for i, block in enumerate(runners):
-            past_k, past_v = past[i] if past is not None else (None, None)
-            x, k, v = block(x, mask, past_k, past_v)
-            cache.append((k, v))
-            if states is not None and i < len(runners) - 1:
-                states.append(x)
+        with attention_kernels():
+            for i, block in enumerate(runners):
+                past_k, past_v = past[i] if past is not None else (None, None)
+                x, k, v = block(x, mask, past_k, past_v)
+                cache.append((k, v))
+                if states is not None and i < len(runners) - 1:
+                    states.append(x)
         hidden = self.transformer.ln_f(x)
         if states is not None:
             states.append(hidden)
@@ -199,9 +202,10 @@ class LeanGPT2:
             raise ValueError(f"LeanGPT2.step: {width} columns after {buffer.length} do not fit the buffer "
                              f"({buffer.capacity}) or the mask ({key_valid.shape[1]})")
         mask = attention_mask(key_valid, width)
-        for i, block in enumerate(self.blocks):
-            q, k, v = block.qkv(x)
-            keys, values = buffer.write(i, k, v)
-            x = block.finish(x, block.attend(q, keys, values, mask, causal=False))
+        with attention_kernels():
+            for i, block in enumerate(self.blocks):
+                q, k, v = block.qkv(x)
+                keys, values = buffer.write(i, k, v)
+                x = block.finish(x, block.attend(q, keys, values, mask, causal=False))
         buffer.length = end
         return self.transformer.ln_f(x)
