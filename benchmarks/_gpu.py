@@ -96,6 +96,10 @@ def versions() -> dict[str, str]:
            "python": platform.python_version()}
     if torch.version.cuda:
         out["cuda"] = torch.version.cuda
+    # the code measured: the checkout's commit, or the one a history-less copy states it came from
+    from baselines.environment import COMMIT_ENV, _git
+
+    out["git_commit"] = _git("rev-parse", "HEAD") or os.environ.get(COMMIT_ENV) or "unknown"
     return out
 
 
