@@ -51,9 +51,10 @@ COMMIT_ENV = "LATENT_GIT_COMMIT"
 def describe(ctx, precision: str) -> Environment:
     commit = _git("rev-parse", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no")
-    if commit is None and os.environ.get(COMMIT_ENV):
-        # a copy of the tree without its history (e.g. sent to a remote GPU machine): the
-        # commit it was copied from, as the sender states it; dirtiness is then unknown
+    if os.environ.get(COMMIT_ENV):
+        # a copy of the tree sent elsewhere (e.g. to a remote GPU machine), whose own .git is
+        # missing or stale: the commit it was copied from, as the sender states it; dirtiness
+        # is then unknown
         commit, status = os.environ[COMMIT_ENV], None
     device = torch.cuda.get_device_name(ctx.device) if ctx.device.type == "cuda" else "cpu"
     return Environment(git_commit=commit, git_dirty=None if status is None else bool(status), device=device,

@@ -96,10 +96,11 @@ def versions() -> dict[str, str]:
            "python": platform.python_version()}
     if torch.version.cuda:
         out["cuda"] = torch.version.cuda
-    # the code measured: the checkout's commit, or the one a history-less copy states it came from
+    # the code measured: the commit a copy of the tree states it came from (a copy's own .git may be
+    # stale), else the checkout's
     from baselines.environment import COMMIT_ENV, _git
 
-    out["git_commit"] = _git("rev-parse", "HEAD") or os.environ.get(COMMIT_ENV) or "unknown"
+    out["git_commit"] = os.environ.get(COMMIT_ENV) or _git("rev-parse", "HEAD") or "unknown"
     return out
 
 
