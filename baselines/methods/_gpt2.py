@@ -15,9 +15,12 @@ is copied, save/load and the library's own forward are unchanged) with three dif
    0 x NaN = NaN: one backward poisons every weight (tests/baselines/test_lean_gpt2.py shows it
    with such a kernel). Letting a padding query see itself keeps every row finite whatever the
    kernel; real queries never see padding keys, so nothing they compute changes.
-2. The KV cache is plain tensors: a training pass concatenates its keys and values to those of
-   the passes before it (autograd keeps each pass's view); generation writes into one buffer
-   allocated up front.
+2. The KV cache is plain tensors. In training it is a short list of chunks per layer: the
+   columns of the first pass, then the single columns of the passes after it gathered in one
+   small chunk. A single-column pass attends to the chunks one by one (scores per chunk, one
+   softmax, the weighted values summed), so no pass copies the whole cache, and its backward is
+   a few small products rather than a fused kernel sized for many queries; a pass of many columns
+   concatenates the chunks once. Generation writes into one buffer allocated up front.
 3. Each block is a small module that `torch.compile` can compile on its own (`compile=True`,
    CUDA only): the blocks are alike, so one compiled graph serves them all, and the Python and
    kernel-launch cost of the single-column passes shrinks.
@@ -50,6 +53,31 @@ def attention_mask(key_valid: Tensor, q_len: int) -> Tensor:
     causal = cols[None, :] <= rows[:, None]  # [T, K]
     own = cols[None, :] == rows[:, None]  # [T, K]
     return ((causal[None] & key_valid[:, None, :]) | own[None])[:, None]
+
+
+def attention_bias(key_valid: Tensor, q_len: int, dtype: torch.dtype) -> Tensor:
+    """attention_mask as an additive bias (0 = attend, -inf = not) [B, 1, T, K], built once per
+    pass rather than converted by SDPA in every layer. Its rows are stored 16 columns aligned (a
+    view of a wider tensor), as the memory-efficient kernel wants them, so no layer copies it."""
+    mask = attention_mask(key_valid, q_len)
+    width = mask.shape[-1]
+    bias = mask.new_zeros((*mask.shape[:-1], -(-width // 16) * 16), dtype=dtype)[..., :width]
+    return bias.masked_fill_(~mask, float("-inf"))
+
+
+def attend_chunks(q: Tensor, keys: list[Tensor], values: list[Tensor], bias: Tensor, dropout_p: float) -> Tensor:
+    """Attention of a few queries q [B, H, T, hd] over keys and values held in chunks
+    [B, H, K_i, hd] (together the K columns of bias [B, 1, T, K]): the same function as SDPA with
+    that mask, without concatenating the chunks."""
+    scale = q.shape[-1] ** -0.5
+    scores = torch.cat([q @ k.transpose(-1, -2) for k in keys], dim=-1)  # [B, H, T, K]
+    weights = torch.softmax(scores.float() * scale + bias, dim=-1)
+    weights = F.dropout(weights, dropout_p, training=dropout_p > 0).to(values[0].dtype)
+    out, col = None, 0
+    for v in values:
+        part = weights[..., col: col + v.shape[2]] @ v
+        out, col = part if out is None else out + part, col + v.shape[2]
+    return out
 
 
 class Block(nn.Module):
@@ -87,14 +115,20 @@ class Block(nn.Module):
         x = x + self.block.attn.resid_dropout(self.block.attn.c_proj(y))
         return x + self.mlp(self.block.ln_2(x))
 
-    def forward(self, x: Tensor, mask: Tensor | None, past_k: Tensor | None, past_v: Tensor | None
-                ) -> tuple[Tensor, Tensor, Tensor]:
-        """x [B, T, D]; mask [B, 1, T, P+T] or None (plain causal, no cache); past [B, H, P, hd].
-        Returns x [B, T, D] and the keys and values of all P+T columns."""
+    def forward(self, x: Tensor, bias: Tensor | None, past: list[KV]) -> tuple[Tensor, Tensor, Tensor]:
+        """x [B, T, D]; bias [B, 1, T, P+T] (attention_bias) or None (plain causal, no cache);
+        past: the P cached columns in chunks of keys and values [B, H, P_i, hd].
+        Returns x [B, T, D] and the keys and values of the T new columns."""
         q, k, v = self.qkv(x)
-        if past_k is not None:
-            k, v = torch.cat([past_k, k], dim=2), torch.cat([past_v, v], dim=2)
-        y = self.attend(q, k, v, mask, causal=mask is None and past_k is None)
+        if not past:
+            y = self.attend(q, k, v, bias, causal=bias is None)
+        elif x.shape[1] == 1:  # a single column (a continuous thought): attend chunk by chunk
+            p = self.block.attn.attn_dropout.p if self.block.training else 0.0
+            y = attend_chunks(q, [c[0] for c in past] + [k], [c[1] for c in past] + [v], bias, p)
+        else:
+            keys = torch.cat([c[0] for c in past] + [k], dim=2)
+            values = torch.cat([c[1] for c in past] + [v], dim=2)
+            y = self.attend(q, keys, values, bias, causal=False)
         return self.finish(x, y), k, v
 
 
@@ -124,8 +158,17 @@ class Buffer:
 @dataclass
 class LeanOutput:
     hidden: Tensor  # [B, T, D] after the final LayerNorm
-    cache: list[KV] | None  # per layer, keys and values of every column so far (training passes)
+    cache: list[list[KV]] | None  # per layer, keys and values of every column so far, in chunks
     hidden_states: tuple[Tensor, ...] | None  # the library's layout: the input of each block, then hidden
+
+
+def extend_chunks(chunks: list[KV], k: Tensor, v: Tensor) -> list[KV]:
+    """The cache chunks after a pass added keys and values k, v [B, H, T, hd]: a pass of several
+    columns adds a chunk; single columns gather in one small trailing chunk (its copy is cheap)."""
+    if k.shape[2] == 1 and len(chunks) > 1 and chunks[-1][0].shape[2] < 64:
+        last_k, last_v = chunks[-1]
+        return [*chunks[:-1], (torch.cat([last_k, k], dim=2), torch.cat([last_v, v], dim=2))]
+    return [*chunks, (k, v)]
 
 
 class LeanGPT2:
@@ -162,26 +205,30 @@ class LeanGPT2:
         """Input embeddings [B, T, D] plus position embeddings, then the embedding dropout."""
         return self.transformer.drop(embeds + self.transformer.wpe(positions))
 
-    def forward(self, embeds: Tensor, positions: Tensor, key_valid: Tensor | None, past: list[KV] | None = None,
+    def forward(self, embeds: Tensor, positions: Tensor, key_valid: Tensor | None, past: list[list[KV]] | None = None,
                 output_hidden_states: bool = False) -> LeanOutput:
-        """One pass over T new columns (training: keeps the graph, concatenates the cache).
+        """One pass over T new columns (training: keeps the graph).
 
         embeds [B, T, D] input embeddings (tokens or fed-back states), positions [B, T],
         key_valid [B, P+T] real tokens among the cached and new columns, or None when all are real
-        and there is no cache (plain causal attention: the flash kernel), past: the cache of P columns.
+        and there is no cache (plain causal attention: the flash kernel), past: the cache of P
+        columns (the `cache` of the passes before).
         """
         x = self.embed(embeds, positions)
-        mask = None if key_valid is None else attention_mask(key_valid, x.shape[1])
-        if mask is None and past is not None:
+        if key_valid is None and past is not None:
             raise ValueError("LeanGPT2.forward: a pass after cached columns needs key_valid")
+        bias = None
+        if key_valid is not None:  # in the dtype of the queries (the projections' under autocast)
+            dtype = torch.get_autocast_dtype(x.device.type) if torch.is_autocast_enabled(x.device.type) else x.dtype
+            bias = attention_bias(key_valid, x.shape[1], dtype)
         states = [x] if output_hidden_states else None
         cache = []
         runners = self._runners(x.device)
         with attention_kernels():
             for i, block in enumerate(runners):
-                past_k, past_v = past[i] if past is not None else (None, None)
-                x, k, v = block(x, mask, past_k, past_v)
-                cache.append((k, v))
+                chunks = past[i] if past is not None else []
+                x, k, v = block(x, bias, chunks)
+                cache.append(extend_chunks(chunks, k, v))
                 if states is not None and i < len(runners) - 1:
                     states.append(x)
         hidden = self.transformer.ln_f(x)
@@ -201,11 +248,13 @@ class LeanGPT2:
         if end > buffer.capacity or key_valid.shape[1] != end:
             raise ValueError(f"LeanGPT2.step: {width} columns after {buffer.length} do not fit the buffer "
                              f"({buffer.capacity}) or the mask ({key_valid.shape[1]})")
-        mask = attention_mask(key_valid, width)
+        bias = None
         with attention_kernels():
             for i, block in enumerate(self.blocks):
                 q, k, v = block.qkv(x)
+                if bias is None:
+                    bias = attention_bias(key_valid, width, q.dtype)
                 keys, values = buffer.write(i, k, v)
-                x = block.finish(x, block.attend(q, keys, values, mask, causal=False))
+                x = block.finish(x, block.attend(q, keys, values, bias, causal=False))
         buffer.length = end
         return self.transformer.ln_f(x)

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from baselines.backbone import BackboneConfig, build_backbone
 from baselines.data import collate
 from baselines.generation import positions_from_mask
-from baselines.methods._gpt2 import Buffer, LeanGPT2, attention_mask
+from baselines.methods._gpt2 import Buffer, LeanGPT2, attend_chunks, attention_bias, attention_mask, extend_chunks
 from baselines.methods.coconut import Coconut, Config
 from baselines.tasks.base import Example
 from baselines.tokenizer import build_tokenizer
@@ -70,13 +70,13 @@ class FusedStyleAttention(torch.autograd.Function):
 
 
 def sdpa_fused_style(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, **_):
-    """A stand-in for F.scaled_dot_product_attention (boolean or no mask, default scale)."""
+    """A stand-in for F.scaled_dot_product_attention (boolean, additive 0/-inf or no mask, default scale)."""
     t, k = query.shape[-2], key.shape[-2]
     allowed = torch.ones(t, k, dtype=torch.bool, device=query.device)
     if is_causal:
         allowed = allowed.tril()
     if attn_mask is not None:
-        allowed = allowed & attn_mask
+        allowed = allowed & (attn_mask if attn_mask.dtype == torch.bool else attn_mask == 0)
     return FusedStyleAttention.apply(query, key, value, allowed.expand(*query.shape[:-2], t, k))
 
 
@@ -182,3 +182,32 @@ def test_coconut_training_stays_finite_with_a_kernel_that_gives_nan_on_empty_row
     clean = method.generate(model, EXAMPLES)
     monkeypatch.setattr(F, "scaled_dot_product_attention", sdpa_fused_style)
     assert method.generate(model, EXAMPLES).texts == clean.texts
+
+
+def test_chunked_attention_equals_sdpa_in_value_and_gradient():
+    torch.manual_seed(3)
+    valid = torch.tensor([[0, 0, 1, 1, 1, 1, 1, 1, 1], [1] * 9, [0, 0, 0, 0, 0, 1, 1, 1, 1]], dtype=torch.bool)
+    q = torch.randn(3, 2, 1, 8, requires_grad=True)
+    k = torch.randn(3, 2, 9, 8, requires_grad=True)
+    v = torch.randn(3, 2, 9, 8, requires_grad=True)
+    bias = attention_bias(valid, 1, torch.float32)
+    assert bias.shape == (3, 1, 1, 9) and bias.stride(-2) % 16 == 0  # aligned rows
+    expected = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_mask(valid, 1))
+    chunked = attend_chunks(q, [k[:, :, :5], k[:, :, 5:8], k[:, :, 8:]], [v[:, :, :5], v[:, :, 5:8], v[:, :, 8:]],
+                            bias, 0.0)
+    assert (chunked - expected).abs().max() < 1e-6
+    grads = torch.autograd.grad(expected.square().sum(), (q, k, v))
+    mine = torch.autograd.grad(chunked.square().sum(), (q, k, v))
+    for a, b in zip(grads, mine):
+        assert (a - b).abs().max() < 1e-5
+
+
+def test_single_columns_gather_in_one_trailing_chunk():
+    def kv(n):
+        return torch.zeros(1, 1, n, 2), torch.zeros(1, 1, n, 2)
+
+    chunks = extend_chunks([], *kv(7))  # the first pass
+    for expected in ([7, 1], [7, 2], [7, 3]):
+        chunks = extend_chunks(chunks, *kv(1))
+        assert [c[0].shape[2] for c in chunks] == expected
+    assert [c[0].shape[2] for c in extend_chunks(chunks, *kv(4))] == [7, 3, 4]  # a pass of many columns
