@@ -15,12 +15,9 @@ is copied, save/load and the library's own forward are unchanged) with three dif
    0 x NaN = NaN: one backward poisons every weight (tests/baselines/test_lean_gpt2.py shows it
    with such a kernel). Letting a padding query see itself keeps every row finite whatever the
    kernel; real queries never see padding keys, so nothing they compute changes.
-2. The KV cache is plain tensors. In training it is a short list of chunks per layer: the
-   columns of the first pass, then the single columns of the passes after it gathered in one
-   small chunk. A single-column pass attends to the chunks one by one (scores per chunk, one
-   softmax, the weighted values summed), so no pass copies the whole cache, and its backward is
-   a few small products rather than a fused kernel sized for many queries; a pass of many columns
-   concatenates the chunks once. Generation writes into one buffer allocated up front.
+2. The KV cache is plain tensors: a training pass concatenates its keys and values to those of
+   the passes before it (autograd keeps each pass's view); generation writes into one buffer
+   allocated up front.
 3. Each block is a small module that `torch.compile` can compile on its own (`compile=True`,
    CUDA only): the blocks are alike, so one compiled graph serves them all, and the Python and
    kernel-launch cost of the single-column passes shrinks.
@@ -65,21 +62,6 @@ def attention_bias(key_valid: Tensor, q_len: int, dtype: torch.dtype) -> Tensor:
     return bias.masked_fill_(~mask, float("-inf"))
 
 
-def attend_chunks(q: Tensor, keys: list[Tensor], values: list[Tensor], bias: Tensor, dropout_p: float) -> Tensor:
-    """Attention of a few queries q [B, H, T, hd] over keys and values held in chunks
-    [B, H, K_i, hd] (together the K columns of bias [B, 1, T, K]): the same function as SDPA with
-    that mask, without concatenating the chunks."""
-    scale = q.shape[-1] ** -0.5
-    scores = torch.cat([q @ k.transpose(-1, -2) for k in keys], dim=-1)  # [B, H, T, K]
-    weights = torch.softmax(scores.float() * scale + bias, dim=-1)
-    weights = F.dropout(weights, dropout_p, training=dropout_p > 0).to(values[0].dtype)
-    out, col = None, 0
-    for v in values:
-        part = weights[..., col: col + v.shape[2]] @ v
-        out, col = part if out is None else out + part, col + v.shape[2]
-    return out
-
-
 class Block(nn.Module):
     """One GPT-2 block, run on its own parameters with an explicit KV cache."""
 
@@ -115,20 +97,14 @@ class Block(nn.Module):
         x = x + self.block.attn.resid_dropout(self.block.attn.c_proj(y))
         return x + self.mlp(self.block.ln_2(x))
 
-    def forward(self, x: Tensor, bias: Tensor | None, past: list[KV]) -> tuple[Tensor, Tensor, Tensor]:
-        """x [B, T, D]; bias [B, 1, T, P+T] (attention_bias) or None (plain causal, no cache);
-        past: the P cached columns in chunks of keys and values [B, H, P_i, hd].
-        Returns x [B, T, D] and the keys and values of the T new columns."""
+    def forward(self, x: Tensor, mask: Tensor | None, past_k: Tensor | None, past_v: Tensor | None
+                ) -> tuple[Tensor, Tensor, Tensor]:
+        """x [B, T, D]; mask [B, 1, T, P+T] (attention_bias) or None (plain causal, no cache); past [B, H, P, hd].
+        Returns x [B, T, D] and the keys and values of all P+T columns."""
         q, k, v = self.qkv(x)
-        if not past:
-            y = self.attend(q, k, v, bias, causal=bias is None)
-        elif x.shape[1] == 1:  # a single column (a continuous thought): attend chunk by chunk
-            p = self.block.attn.attn_dropout.p if self.block.training else 0.0
-            y = attend_chunks(q, [c[0] for c in past] + [k], [c[1] for c in past] + [v], bias, p)
-        else:
-            keys = torch.cat([c[0] for c in past] + [k], dim=2)
-            values = torch.cat([c[1] for c in past] + [v], dim=2)
-            y = self.attend(q, keys, values, bias, causal=False)
+        if past_k is not None:
+            k, v = torch.cat([past_k, k], dim=2), torch.cat([past_v, v], dim=2)
+        y = self.attend(q, k, v, mask, causal=mask is None and past_k is None)
         return self.finish(x, y), k, v
 
 
@@ -158,17 +134,8 @@ class Buffer:
 @dataclass
 class LeanOutput:
     hidden: Tensor  # [B, T, D] after the final LayerNorm
-    cache: list[list[KV]] | None  # per layer, keys and values of every column so far, in chunks
+    cache: list[KV] | None  # per layer, keys and values of every column so far (training passes)
     hidden_states: tuple[Tensor, ...] | None  # the library's layout: the input of each block, then hidden
-
-
-def extend_chunks(chunks: list[KV], k: Tensor, v: Tensor) -> list[KV]:
-    """The cache chunks after a pass added keys and values k, v [B, H, T, hd]: a pass of several
-    columns adds a chunk; single columns gather in one small trailing chunk (its copy is cheap)."""
-    if k.shape[2] == 1 and len(chunks) > 1 and chunks[-1][0].shape[2] < 64:
-        last_k, last_v = chunks[-1]
-        return [*chunks[:-1], (torch.cat([last_k, k], dim=2), torch.cat([last_v, v], dim=2))]
-    return [*chunks, (k, v)]
 
 
 class LeanGPT2:
@@ -205,30 +172,29 @@ class LeanGPT2:
         """Input embeddings [B, T, D] plus position embeddings, then the embedding dropout."""
         return self.transformer.drop(embeds + self.transformer.wpe(positions))
 
-    def forward(self, embeds: Tensor, positions: Tensor, key_valid: Tensor | None, past: list[list[KV]] | None = None,
+    def forward(self, embeds: Tensor, positions: Tensor, key_valid: Tensor | None, past: list[KV] | None = None,
                 output_hidden_states: bool = False) -> LeanOutput:
-        """One pass over T new columns (training: keeps the graph).
+        """One pass over T new columns (training: keeps the graph, concatenates the cache).
 
         embeds [B, T, D] input embeddings (tokens or fed-back states), positions [B, T],
         key_valid [B, P+T] real tokens among the cached and new columns, or None when all are real
-        and there is no cache (plain causal attention: the flash kernel), past: the cache of P
-        columns (the `cache` of the passes before).
+        and there is no cache (plain causal attention: the flash kernel), past: the cache of P columns.
         """
         x = self.embed(embeds, positions)
         if key_valid is None and past is not None:
             raise ValueError("LeanGPT2.forward: a pass after cached columns needs key_valid")
-        bias = None
+        mask = None
         if key_valid is not None:  # in the dtype of the queries (the projections' under autocast)
             dtype = torch.get_autocast_dtype(x.device.type) if torch.is_autocast_enabled(x.device.type) else x.dtype
-            bias = attention_bias(key_valid, x.shape[1], dtype)
+            mask = attention_bias(key_valid, x.shape[1], dtype)
         states = [x] if output_hidden_states else None
         cache = []
         runners = self._runners(x.device)
         with attention_kernels():
             for i, block in enumerate(runners):
-                chunks = past[i] if past is not None else []
-                x, k, v = block(x, bias, chunks)
-                cache.append(extend_chunks(chunks, k, v))
+                past_k, past_v = past[i] if past is not None else (None, None)
+                x, k, v = block(x, mask, past_k, past_v)
+                cache.append((k, v))
                 if states is not None and i < len(runners) - 1:
                     states.append(x)
         hidden = self.transformer.ln_f(x)

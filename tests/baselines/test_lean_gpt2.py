@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from baselines.backbone import BackboneConfig, build_backbone
 from baselines.data import collate
 from baselines.generation import positions_from_mask
-from baselines.methods._gpt2 import Buffer, LeanGPT2, attend_chunks, attention_bias, attention_mask, extend_chunks
+from baselines.methods._gpt2 import Buffer, LeanGPT2, attention_bias, attention_mask
 from baselines.methods.coconut import Coconut, Config
 from baselines.tasks.base import Example
 from baselines.tokenizer import build_tokenizer
@@ -184,30 +184,11 @@ def test_coconut_training_stays_finite_with_a_kernel_that_gives_nan_on_empty_row
     assert method.generate(model, EXAMPLES).texts == clean.texts
 
 
-def test_chunked_attention_equals_sdpa_in_value_and_gradient():
-    torch.manual_seed(3)
+
+def test_attention_bias_is_the_mask_as_0_and_minus_infinity_in_aligned_rows():
     valid = torch.tensor([[0, 0, 1, 1, 1, 1, 1, 1, 1], [1] * 9, [0, 0, 0, 0, 0, 1, 1, 1, 1]], dtype=torch.bool)
-    q = torch.randn(3, 2, 1, 8, requires_grad=True)
-    k = torch.randn(3, 2, 9, 8, requires_grad=True)
-    v = torch.randn(3, 2, 9, 8, requires_grad=True)
-    bias = attention_bias(valid, 1, torch.float32)
-    assert bias.shape == (3, 1, 1, 9) and bias.stride(-2) % 16 == 0  # aligned rows
-    expected = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_mask(valid, 1))
-    chunked = attend_chunks(q, [k[:, :, :5], k[:, :, 5:8], k[:, :, 8:]], [v[:, :, :5], v[:, :, 5:8], v[:, :, 8:]],
-                            bias, 0.0)
-    assert (chunked - expected).abs().max() < 1e-6
-    grads = torch.autograd.grad(expected.square().sum(), (q, k, v))
-    mine = torch.autograd.grad(chunked.square().sum(), (q, k, v))
-    for a, b in zip(grads, mine):
-        assert (a - b).abs().max() < 1e-5
-
-
-def test_single_columns_gather_in_one_trailing_chunk():
-    def kv(n):
-        return torch.zeros(1, 1, n, 2), torch.zeros(1, 1, n, 2)
-
-    chunks = extend_chunks([], *kv(7))  # the first pass
-    for expected in ([7, 1], [7, 2], [7, 3]):
-        chunks = extend_chunks(chunks, *kv(1))
-        assert [c[0].shape[2] for c in chunks] == expected
-    assert [c[0].shape[2] for c in extend_chunks(chunks, *kv(4))] == [7, 3, 4]  # a pass of many columns
+    for q_len in (9, 4, 1):
+        bias = attention_bias(valid, q_len, torch.bfloat16)
+        assert bias.shape == (3, 1, q_len, 9) and bias.dtype == torch.bfloat16 and bias.stride(-2) % 16 == 0
+        assert torch.equal(bias == 0, attention_mask(valid, q_len))
+        assert torch.isneginf(bias[bias != 0]).all()
