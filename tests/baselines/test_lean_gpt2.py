@@ -192,3 +192,18 @@ def test_attention_bias_is_the_mask_as_0_and_minus_infinity_in_aligned_rows():
         assert bias.shape == (3, 1, q_len, 9) and bias.dtype == torch.bfloat16 and bias.stride(-2) % 16 == 0
         assert torch.equal(bias == 0, attention_mask(valid, q_len))
         assert torch.isneginf(bias[bias != 0]).all()
+
+
+def test_generation_with_thoughts_stops_at_the_last_position():
+    """A model that never writes eos cannot index past its position table; a prompt that does not
+    fit with its thoughts is a clear error."""
+    from baselines.methods.coconut import generate_with_thoughts
+
+    torch.manual_seed(0)
+    backbone = build_backbone(BackboneConfig("tiny", n_positions=16), 40, pad_id=0, eos_id=1).eval()
+    lean = LeanGPT2(backbone)
+    prompts = [[5, 6, 7, 8, 9], [5, 6]]
+    tokens, n_gen, _, positions = generate_with_thoughts(lean, prompts, 3, [2], max_new_tokens=50, eos_id=39, pad_id=0)
+    assert int(positions.max()) <= 15 and tokens.shape[1] <= 16 - (5 + 3 + 1)
+    with pytest.raises(ValueError, match="raise --n-positions"):
+        generate_with_thoughts(lean, [[5] * 14], 3, [2], max_new_tokens=4, eos_id=39, pad_id=0)

@@ -114,3 +114,32 @@ def test_two_ddp_processes_train_like_one(tmp_path):
         assert torch.allclose(a[key], b[key], rtol=1e-4, atol=1e-5), key
     assert two["eval"][0]["n_examples"] == one.eval[0].n_examples == 8  # evaluation shards summed
     assert two["budget"]["train_flops"] == pytest.approx(one.budget.train_flops)
+
+
+def _every_method() -> list[str]:
+    from baselines.methods import all_methods
+
+    return list(all_methods())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", _every_method())
+def test_every_method_trains_under_ddp_like_one_process(tmp_path, method):
+    """Each method (several passes per step included: coconut, codi, icot) under two gloo ranks:
+    no unused-parameter error, ranks end equal, the loss curve is the one-process curve (2-digit
+    products: every row the same length, so each shard's mean is the global mean's half)."""
+    spec = replace(SPEC, method=method, steps=6)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+                "--master-port", str(_free_port())]
+    done = subprocess.run(torchrun + cli(spec, tmp_path / "ddp", tmp_path / "ddp-ck")[1:], cwd=REPO, env=env(),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    two = only_result(tmp_path / "ddp")
+    torch.set_num_threads(1)
+    [one] = execute(spec, RunOptions(device="cpu", results_dir=tmp_path / "one", checkpoint_dir=tmp_path / "one-ck",
+                                     progress=False))
+    assert two["status"] == "completed" and two["train"]["ranks_agree"] is True
+    assert [s for s, _ in two["train"]["loss_curve"]] == [s for s, _ in one.train["loss_curve"]]
+    for (_, a), (_, b) in zip(two["train"]["loss_curve"], one.train["loss_curve"]):
+        assert a == pytest.approx(b, rel=1e-4)
+    assert two["train"]["param_checksum"] == pytest.approx(one.train["param_checksum"], rel=1e-5)
