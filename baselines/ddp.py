@@ -95,7 +95,8 @@ def wrap(model: torch.nn.Module, ctx: Context) -> torch.nn.Module:
     if not ctx.distributed:
         return model
     ids = [ctx.device.index] if ctx.device.type == "cuda" else None
-    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    # gradients live in the communication buckets (no copy into them, no second copy in memory)
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids, gradient_as_bucket_view=True)
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
