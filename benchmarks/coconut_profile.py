@@ -42,7 +42,9 @@ def measure(fn, device: torch.device, repeat: int, top: int) -> tuple[list[dict]
     events = prof.key_averages()
     gpu = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
     ranked = sorted(events, key=lambda e: getattr(e, gpu, 0), reverse=True)
-    total_gpu = sum(getattr(e, gpu, 0) for e in events) / 1000 / repeat
+    # GPU time: the kernels' own rows (an operator's row repeats the time of the kernels it launched)
+    kernels = [e for e in events if e.device_type == torch.autograd.DeviceType.CUDA] if device.type == "cuda" else events
+    total_gpu = sum(getattr(e, gpu, 0) for e in kernels) / 1000 / repeat
     rows = [{"operator": e.key[:70], "calls": e.count // repeat, "gpu_ms": getattr(e, gpu, 0) / 1000 / repeat,
              "share": getattr(e, gpu, 0) / 1000 / repeat / total_gpu if total_gpu else None}
             for e in ranked[:top]]
