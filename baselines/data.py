@@ -73,6 +73,12 @@ def find_data_file(candidates: Iterable[Path]) -> Path | None:
 # -- the shared text format ---------------------------------------------------------------------
 #   question "\n" step_1 "\n" ... step_k "\n" "### " answer <eos>
 
+def read_examples(path: Path, parse: Callable[[str, str], Example]) -> list[Example]:
+    """parse(line, "path:number") for every non-blank line of a UTF-8 text file (one example a line)."""
+    with open(path, encoding="utf-8") as handle:
+        return [parse(line.rstrip("\n"), f"{path}:{i}") for i, line in enumerate(handle, 1) if line.strip()]
+
+
 def question_text(example: Example) -> str:
     return example.question + "\n"
 

@@ -42,6 +42,16 @@ def left_pad(rows: list[list[int]], pad_id: int, device: torch.device | str = "c
     return ids.to(device), mask.to(device)
 
 
+def fit_new_tokens(max_new_tokens: int, last_position: int, n_positions: int, what: str) -> int:
+    """How many tokens decoding may generate after `what` ends at `last_position`, so that no step
+    goes past the model's learned position embeddings; an error when nothing fits."""
+    room = n_positions - last_position - 1
+    if room < 1:
+        raise ValueError(f"{what} reaches position {last_position}, the model has only {n_positions} positions "
+                         "(raise --n-positions)")
+    return min(max_new_tokens, room)
+
+
 @torch.no_grad()
 def greedy_decode(
     model: GPT2LMHeadModel,
@@ -76,12 +86,7 @@ def greedy_decode(
     mask = attention_mask.long()
     if position_ids is None:
         position_ids = positions_from_mask(mask)[:, -width:]
-    # never step past the learned position embeddings: stop at the model's n_positions
-    room = model.config.n_positions - int(position_ids.max()) - 1
-    if room < 1:
-        raise ValueError(f"the prompt reaches position {int(position_ids.max())}, the model has only "
-                         f"{model.config.n_positions} positions (raise --n-positions)")
-    max_new_tokens = min(max_new_tokens, room)
+    max_new_tokens = fit_new_tokens(max_new_tokens, int(position_ids.max()), model.config.n_positions, "the prompt")
     cache = past_key_values
 
     def next_logits(x: Tensor) -> Tensor:

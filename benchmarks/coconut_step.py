@@ -210,44 +210,6 @@ def generation_section(args, tok, method, model, examples, device, ref: dict | N
     return out
 
 
-# -- 5. attention kernels ----------------------------------------------------------------------
-
-def library_choice(device: torch.device, batch: int, keys: int) -> str:
-    """The kernel SDPA picks on its own for one decoding step (bf16, 1 query, a boolean mask)."""
-    q = torch.randn(batch, 12, 1, 64, device=device, dtype=torch.bfloat16)
-    k = torch.randn(batch, 12, keys, 64, device=device, dtype=torch.bfloat16)
-    mask = torch.ones(batch, 1, 1, keys, device=device, dtype=torch.bool)
-    try:
-        from torch.nn.attention import SDPBackend
-        return SDPBackend(torch._fused_sdp_choice(q, k, k, mask, 0.0, False)).name.lower()
-    except Exception as exc:  # a private function: report rather than fail
-        return f"unknown ({type(exc).__name__})"
-
-
-def kernel_section(args, method, model, examples, device) -> list[dict]:
-    """Generation with the library's own kernel choice (cuDNN allowed) against the baselines'
-    (flash / memory-efficient / math; baselines/attention.py): first call and a repeat."""
-    from baselines import attention
-
-    out = []
-    questions = examples[: args.kernel_n]
-    choice = library_choice(device, len(questions), 600)
-    out.append(row("SDPA kernel the library picks", f"decoding step, bf16, batch {len(questions)}, 600 keys, mask",
-                   choice, "kernel"))
-    for allow in (False, True):
-        attention.allow_cudnn = allow
-        name = "library's choice (cuDNN allowed)" if allow else "baselines (no cuDNN)"
-        try:
-            for attempt in ("first call", "repeat"):
-                _, seconds = generate_texts(method, model, questions, len(questions), device, "bf16")
-                print(f"generation, {name}, {attempt}: {seconds:.2f} s", flush=True)
-                out.append(row("generation time", f"{name}, {attempt}, bf16, batch {len(questions)}, "
-                               f"{args.max_new_tokens} new tokens", seconds, "s"))
-        finally:
-            attention.allow_cudnn = False
-    return out
-
-
 # -- 4. training steps ------------------------------------------------------------------------------
 
 def dense_pass(model, batch: dict):
@@ -356,6 +318,44 @@ def speedups(ref: dict, times: dict, batch_sizes: list[int]) -> list[dict]:
         same = times.get(("eager", size, precision))
         if precision == "fp32" and same:
             out.append(row("training step speed-up", f"fp32 both (ours eager), batch {size}", record["step_ms"] / same, "x"))
+    return out
+
+
+# -- 5. attention kernels ----------------------------------------------------------------------
+
+def library_choice(device: torch.device, batch: int, keys: int) -> str:
+    """The kernel SDPA picks on its own for one decoding step (bf16, 1 query, a boolean mask)."""
+    q = torch.randn(batch, 12, 1, 64, device=device, dtype=torch.bfloat16)
+    k = torch.randn(batch, 12, keys, 64, device=device, dtype=torch.bfloat16)
+    mask = torch.ones(batch, 1, 1, keys, device=device, dtype=torch.bool)
+    try:
+        from torch.nn.attention import SDPBackend
+        return SDPBackend(torch._fused_sdp_choice(q, k, k, mask, 0.0, False)).name.lower()
+    except Exception as exc:  # a private function: report rather than fail
+        return f"unknown ({type(exc).__name__})"
+
+
+def kernel_section(args, method, model, examples, device) -> list[dict]:
+    """Generation with the library's own kernel choice (cuDNN allowed) against the baselines'
+    (flash / memory-efficient / math; baselines/attention.py): first call and a repeat."""
+    from baselines import attention
+
+    out = []
+    questions = examples[: args.kernel_n]
+    choice = library_choice(device, len(questions), 600)
+    out.append(row("SDPA kernel the library picks", f"decoding step, bf16, batch {len(questions)}, 600 keys, mask",
+                   choice, "kernel"))
+    for allow in (False, True):
+        attention.allow_cudnn = allow
+        name = "library's choice (cuDNN allowed)" if allow else "baselines (no cuDNN)"
+        try:
+            for attempt in ("first call", "repeat"):
+                _, seconds = generate_texts(method, model, questions, len(questions), device, "bf16")
+                print(f"generation, {name}, {attempt}: {seconds:.2f} s", flush=True)
+                out.append(row("generation time", f"{name}, {attempt}, bf16, batch {len(questions)}, "
+                               f"{args.max_new_tokens} new tokens", seconds, "s"))
+        finally:
+            attention.allow_cudnn = False
     return out
 
 

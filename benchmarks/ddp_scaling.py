@@ -33,7 +33,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _gpu import RESULTS_DIR, command_line, device_name, median, print_table, versions, write_result  # noqa: E402
+from _gpu import RESULTS_DIR, command_line, device_name, median, print_table, time_ms, versions, write_result  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,14 +44,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def torchrun(n: int, args: list[str], timeout: int) -> subprocess.CompletedProcess:
+def torchrun(n: int, args: list[str], timeout: int, label: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(n), "--master-addr",
                "127.0.0.1", "--master-port", str(free_port()), *args]
     env = {**os.environ, "NCCL_NVLS_ENABLE": "0", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     began = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-    print(f"torchrun x{n} {' '.join(args[:4])} ...: exit {done.returncode} after {time.perf_counter() - began:.0f} s",
+    print(f"torchrun x{n} {label}: exit {done.returncode} after {time.perf_counter() - began:.0f} s",
           flush=True)
     if done.returncode:
         print(done.stderr[-4000:], flush=True)
@@ -72,7 +72,7 @@ def equivalence(args, out: list[dict], errors: list[str]) -> None:
             folder = Path(tmp) / f"x{n}"
             done = torchrun(n, ["-m", "scripts.latent", "bench", "run", "--suite", "smoke", "--device", args.device,
                                 "--results-dir", str(folder), "--checkpoint-dir", str(Path(tmp) / f"ck{n}"),
-                                "--no-progress"], args.timeout)
+                                "--no-progress"], args.timeout, "smoke suite")
             if done.returncode:
                 errors.append(f"smoke suite on {n} processes failed: {done.stderr.strip().splitlines()[-1:]}")
             runs[n] = load_results(folder)
@@ -103,21 +103,17 @@ def worker(args) -> int:
     device = ctx.device
     torch.manual_seed(0)
     rows = []
+    precision = "bf16" if device.type == "cuda" else "fp32"
 
-    def timed(step) -> float:
-        for _ in range(3):
-            step()
-        ddp.barrier(ctx)
-        times = []
-        for _ in range(args.steps):
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            began = time.perf_counter()
-            step()
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            times.append(1000 * (time.perf_counter() - began))
-        return median(times)
+    def step_ms(loss_fn, optimizer) -> float:
+        """Median milliseconds of a training step (forward, backward, AdamW) under DDP."""
+        def step():
+            with autocast(device, precision):
+                loss = loss_fn()
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        return median(time_ms(step, device, repeat=args.steps, warmup=3))
 
     # the backbone: next-token loss over random tokens, full vocabulary
     vocab, seq, batch = 50257, args.seq, args.backbone_batch
@@ -129,14 +125,7 @@ def worker(args) -> int:
     positions = torch.arange(seq, device=device)[None].expand(batch, -1)
     net = ddp.wrap(BackboneModule(model, lean, positions), ctx)
 
-    def backbone_step():
-        with autocast(device, "bf16" if device.type == "cuda" else "fp32"):
-            loss = net(tokens[:, :-1], tokens[:, 1:])
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    ms = timed(backbone_step)
+    ms = step_ms(lambda: net(tokens[:, :-1], tokens[:, 1:]), optimizer)
     rows.append({"workload": "backbone", "per_gpu_batch": f"{batch} x {seq} tokens", "step_ms": ms,
                  "throughput": ctx.world_size * batch * seq / (ms / 1000), "unit": "tokens/s"})
     del net, optimizer, model, lean
@@ -153,14 +142,7 @@ def worker(args) -> int:
     net = ddp.wrap(coconut.train(), ctx)
     optimizer = torch.optim.AdamW(coconut.parameters(), lr=1e-4, fused=device.type == "cuda")
 
-    def coconut_step():
-        with autocast(device, "bf16" if device.type == "cuda" else "fp32"):
-            loss = net(**batch_in).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    ms = timed(coconut_step)
+    ms = step_ms(lambda: net(**batch_in).loss, optimizer)
     rows.append({"workload": "coconut", "per_gpu_batch": f"{args.coconut_batch} questions, 7 passes", "step_ms": ms,
                  "throughput": ctx.world_size * args.coconut_batch / (ms / 1000), "unit": "examples/s"})
     if ctx.is_main:
@@ -194,7 +176,8 @@ def scaling(args, out: list[dict], errors: list[str]) -> str | None:
                          "--steps", str(args.steps), "--seq", str(args.seq), "--backbone-batch",
                          str(args.backbone_batch), "--coconut-batch", str(args.coconut_batch)]
                 extra += ["--data-dir", args.data_dir] if args.data_dir else []
-                done = torchrun(n, [str(Path(__file__).resolve()), *extra], args.timeout)
+                worker_script = str(Path(__file__).resolve().relative_to(ROOT))
+                done = torchrun(n, [worker_script, *extra], args.timeout, "scaling worker")
                 if done.returncode or not target.exists():
                     errors.append(f"scaling on {n} processes failed: {done.stderr.strip().splitlines()[-1:]}")
                     continue

@@ -83,7 +83,7 @@ class TokenLevelMethod(Method):
 
     Subclasses override `middle` (ids between question and answer in training, and whether
     the loss covers them) and, for a middle that is part of the prompt, `prompt_middle` and
-    `latent_steps`. (no_cot, cot and pause spell the same out with the functions above.)
+    `latent_steps`. no_cot, cot, pause and icot are built on it.
     """
 
     def ids(self, text: str) -> list[int]:

@@ -53,7 +53,7 @@ import torch
 from torch import Tensor, nn
 
 from baselines.data import question_text
-from baselines.generation import decode_rows, greedy_loop, left_pad, positions_from_mask
+from baselines.generation import decode_rows, fit_new_tokens, greedy_loop, left_pad, positions_from_mask
 from baselines.methods._gpt2 import Buffer, LeanGPT2
 from baselines.methods._token import answer_ids, ids, scored_loss
 from baselines.methods.base import BOT, EOT, LATENT, PAUSE, Generation, Method, MethodConfig, StepOutput
@@ -179,14 +179,8 @@ def generate_with_thoughts(lean: LeanGPT2, prompts: list[list[int]], n_thoughts:
     ids, mask = left_pad(prompts, pad_id, device)  # [B, P]
     batch, width = ids.shape
     prompt_len = mask.sum(1)  # [B]
-    # never step past the learned position embeddings (as greedy_decode): the prompt, thoughts and
-    # suffix must fit, and decoding stops at the model's n_positions
-    last = int(prompt_len.max()) - 1 + n_thoughts + len(suffix)
-    room = backbone.config.n_positions - last - 1
-    if room < 1:
-        raise ValueError(f"the prompt with its thoughts reaches position {last}, the model has only "
-                         f"{backbone.config.n_positions} positions (raise --n-positions)")
-    max_new_tokens = min(max_new_tokens, room)
+    last = int(prompt_len.max()) - 1 + n_thoughts + len(suffix)  # the prompt, thoughts and suffix
+    max_new_tokens = fit_new_tokens(max_new_tokens, last, backbone.config.n_positions, "the prompt with its thoughts")
     valid = mask.bool()
     buffer = Buffer(capacity=width + n_thoughts + len(suffix) + max_new_tokens, keys=[], values=[])
     suffix_embeds = embed(torch.tensor(suffix, dtype=torch.long, device=device))[None].expand(batch, -1, -1)

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from torch import nn
-
 from baselines.data import steps_text
-from baselines.methods import _token
-from baselines.methods.base import Generation, Method, MethodConfig
+from baselines.methods._token import TokenLevelMethod
+from baselines.methods.base import MethodConfig
 from baselines.tasks.base import Example
 
 
@@ -24,18 +22,11 @@ class CoTConfig(MethodConfig):
     max_new_tokens: int = 256  # the steps and the answer are generated
 
 
-class CoT(Method):
+class CoT(TokenLevelMethod):
     name = "cot"
     paper = None
     Config = CoTConfig
     knob = None
 
-    def build_model(self, backbone: nn.Module) -> _token.TokenLM:
-        return _token.TokenLM(backbone)
-
-    def encode(self, example: Example, stage: int) -> dict[str, list[int]]:
-        steps = _token.ids(self.tokenizer, steps_text(example))
-        return _token.encode(self.tokenizer, example, middle=steps, middle_scored=True)
-
-    def generate(self, model: _token.TokenLM, questions: list[Example], budget: int | None = None) -> Generation:
-        return _token.generate(self, model, questions, prompt_middle=[], latent_steps=0)
+    def middle(self, example: Example, stage: int) -> tuple[list[int], bool]:
+        return self.ids(steps_text(example)), True  # the steps are written and scored

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from torch import nn
-
-from baselines.methods import _token
-from baselines.methods.base import PAUSE, Generation, Method, MethodConfig
+from baselines.methods._token import TokenLevelMethod
+from baselines.methods.base import PAUSE, MethodConfig
 from baselines.tasks.base import Example
 
 
@@ -29,7 +27,7 @@ class PauseConfig(MethodConfig):
             raise ValueError(f"pause: pauses must be >= 0, got {self.pauses}")
 
 
-class Pause(Method):
+class Pause(TokenLevelMethod):
     name = "pause"
     paper = "goyal2023think"
     Config = PauseConfig
@@ -40,12 +38,11 @@ class Pause(Method):
             raise ValueError(f"pause: the number of pauses must be >= 0, got {n}")
         return [self.token_id(PAUSE)] * n
 
-    def build_model(self, backbone: nn.Module) -> _token.TokenLM:
-        return _token.TokenLM(backbone)
+    def middle(self, example: Example, stage: int) -> tuple[list[int], bool]:
+        return self.pause_ids(self.config.pauses), False  # unscored: the pauses only add positions
 
-    def encode(self, example: Example, stage: int) -> dict[str, list[int]]:
-        return _token.encode(self.tokenizer, example, middle=self.pause_ids(self.config.pauses), middle_scored=False)
+    def prompt_middle(self, budget: int | None) -> list[int]:
+        return self.pause_ids(self.latent_steps(budget))
 
-    def generate(self, model: _token.TokenLM, questions: list[Example], budget: int | None = None) -> Generation:
-        n = self.config.pauses if budget is None else budget
-        return _token.generate(self, model, questions, prompt_middle=self.pause_ids(n), latent_steps=n)
+    def latent_steps(self, budget: int | None) -> int:
+        return self.config.pauses if budget is None else budget

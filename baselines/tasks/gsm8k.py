@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from baselines.data import check_options, find_data_file, is_lfs_pointer
+from baselines.data import check_options, find_data_file, is_lfs_pointer, read_examples
 from baselines.tasks.base import SPLITS, Example, Task
 
 FILES = {"train": "train.txt", "valid": "valid.txt", "test": "test.txt"}
@@ -63,8 +63,7 @@ class GSM8K(Task):
         path = self.official_path(split)
         if path is None:
             return None
-        with open(path, encoding="utf-8") as handle:
-            return [parse_line(line.rstrip("\n"), f"{path}:{i}") for i, line in enumerate(handle, 1) if line.strip()]
+        return read_examples(path, parse_line)
 
     def generate(self, split: str, n: int, seed: int) -> list[Example]:
         if split not in SPLITS:
