@@ -25,6 +25,8 @@ GITHUB_LIKE = r"^https?://[^\s/$.?#][^\s]*$"
 PLACEHOLDER = "TODO"  # written by `latent add` where a person must still fill a field
 
 Str = Annotated[str, Field(min_length=1)]
+VenueSource = Literal["proceedings", "openreview", "arxiv-journal-ref", "arxiv-comment", "dblp", "author-page",
+                      "none-found"]
 
 
 class Strict(BaseModel):
@@ -64,7 +66,21 @@ class Paper(Strict):
         description="`month` when only the year and month of the first version are known "
         "(the day in `date` is then 01 and is not shown).",
     )
+    date_note: str | None = Field(
+        default=None,
+        description="Why `date_precision` is `month` for a paper with an arXiv id (required then), "
+        "or anything else a reader needs to know about the date.",
+    )
     venue: Str = Field(description="Latest known venue, e.g. `ICLR 2025`; `arXiv` while unpublished.")
+    venue_source: VenueSource | None = Field(
+        default=None,
+        description="Where the venue was verified, so that a later check can tell stale from verified: "
+        "`proceedings` (the venue's proceedings or publisher page), `openreview` (an accepted OpenReview "
+        "record), `arxiv-journal-ref` / `arxiv-comment` (the arXiv record's journal reference or comment), "
+        "`dblp`, `author-page` (the authors' repository or page), `none-found` (looked for a published "
+        "version and found none: the venue stays `arXiv`).",
+    )
+    venue_checked: dt.date | None = Field(default=None, description="Day the venue was last verified.")
     arxiv: Annotated[str, Field(pattern=ARXIV_PATTERN)] | None = Field(
         default=None, description="arXiv id without version, e.g. `2412.06769`."
     )
