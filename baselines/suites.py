@@ -23,7 +23,7 @@ class RunSpec:
     task: str
     task_options: dict = field(default_factory=dict)
     method_options: dict = field(default_factory=dict)  # other fields of the method's Config
-    knob: int | None = None  # the method's compute knob for training and evaluation (None = its default)
+    knob: int | float | None = None  # the method's compute knob for training and evaluation (None = its default)
     # the budget: optimizer steps x global batch size
     steps: int = 1000
     batch_size: int = 32
