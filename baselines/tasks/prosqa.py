@@ -120,24 +120,36 @@ def shortest_path(n_nodes: int, edges: list[tuple[int, int]], source: int) -> di
     return paths
 
 
+def exclusive_leaves(n_nodes: int, edges: list[tuple[int, int]], labels: dict[int, int], person: int
+                     ) -> dict[int, list[int]]:
+    """Leaves reachable from main person `person` (0 or 1) and not from the other one, with their
+    shortest path from `person`."""
+    bit = 1 if person == 0 else 2
+    has_child = {parent for parent, _ in edges}
+    paths = shortest_path(n_nodes, edges, person)
+    return {i: paths[i] for i in range(n_nodes) if i not in has_child and labels[i] == bit and i not in (0, 1)}
+
+
 def make_example(rng: random.Random) -> Example:
-    """One ProsQA example (retries until the graph has a 3..6-hop answer and a wrong option)."""
+    """One ProsQA example (retries until the graph has a 3..6-hop answer and a distractor).
+
+    As in the official files: the answer is the farthest leaf reachable from the questioned
+    person and not from the other main person; the distractor a leaf reachable from the other
+    main person only; and no leaf of the other person lies deeper than the answer (the
+    questioned person is the one whose own leaves reach deepest; a tie is broken at random).
+    """
     while True:
         n_nodes, edges, labels = random_graph(rng)
-        root = rng.choice((0, 1))
-        other = 1 - root
-        root_bit, other_bit = (1, 2) if root == 0 else (2, 1)
-        has_child = {parent for parent, _ in edges}
-        leaves = [i for i in range(n_nodes) if i not in has_child]
-        paths = shortest_path(n_nodes, edges, root)
-        reachable = [i for i in leaves if labels[i] & root_bit and MIN_HOPS <= len(paths[i]) - 1 <= MAX_HOPS]
-        wrong = [i for i in leaves if labels[i] == other_bit]
-        if reachable and wrong:
+        own = {person: exclusive_leaves(n_nodes, edges, labels, person) for person in (0, 1)}
+        depth = {person: max((len(p) - 1 for p in own[person].values()), default=-1) for person in (0, 1)}
+        roots = [person for person in (0, 1) if MIN_HOPS <= depth[person] <= MAX_HOPS
+                 and depth[person] >= depth[1 - person] and own[1 - person]]
+        if roots:
             break
-    farthest = max(len(paths[i]) for i in reachable)
-    target = rng.choice([i for i in reachable if len(paths[i]) == farthest])
-    neg_target = rng.choice(wrong)
-    del other
+    root = rng.choice(roots)
+    paths = own[root]
+    target = rng.choice(sorted(i for i, path in paths.items() if len(path) - 1 == depth[root]))
+    neg_target = rng.choice(sorted(own[1 - root]))
 
     has_parent = {child for _, child in edges}
     people = [i for i in range(n_nodes) if i not in has_parent]
