@@ -101,6 +101,8 @@ def read_results(root: str | Path) -> list[Result]:
     """Every result under `root` (index.json and dot-files skipped), sorted by path."""
     out = []
     for path in sorted(Path(root).glob("*/*/*.json")):
+        if path.relative_to(root).parts[0] == "studies":  # study summaries, not run results
+            continue
         if path.name.startswith("."):
             continue
         out.append(Result.model_validate(json.loads(path.read_text(encoding="utf-8"))))

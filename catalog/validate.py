@@ -287,7 +287,7 @@ def check_source(source: Source, vocab: _Vocabulary) -> tuple[Paper | None, list
 # An arXiv entry keeps `date_precision: month` only with a reason in `date_note` (arXiv gives the
 # day of every first version). "warning" while entries are still being brought in line; set it to
 # "error" once every entry of the catalog complies (`latent check` then shows no such warning).
-MONTH_PRECISION_SEVERITY: Severity = "warning"
+MONTH_PRECISION_SEVERITY: Severity = "error"
 
 
 def month_precision_problems(source: Source) -> list[Problem]:

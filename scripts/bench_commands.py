@@ -328,7 +328,8 @@ def write_index(root: Path, entries: list[dict]) -> Path:
 
 
 def _result_files(root: Path) -> list[Path]:
-    return [p for p in sorted(root.glob("*/*/*.json")) if not p.name.startswith(".")]
+    return [p for p in sorted(root.glob("*/*/*.json"))
+            if not p.name.startswith(".") and p.relative_to(root).parts[0] != "studies"]
 
 
 def _load(path: Path):

@@ -187,6 +187,8 @@ def read_results(root: Path) -> list[Result]:
     if not root.is_dir():
         return out
     for path in sorted(root.glob("*/*/*.json")):
+        if path.relative_to(root).parts[0] == "studies":  # study summaries, not run results
+            continue
         if path.name.startswith("."):
             continue
         try:
