@@ -66,9 +66,9 @@ class RunSpec:
 
 
 def _every_method() -> list[str]:
-    from baselines.methods import all_methods
+    from baselines import registry
 
-    return list(all_methods())
+    return list(registry.methods())
 
 
 SMOKE = RunSpec(method="", task="multiplication", task_options={"digits": 2}, steps=20, batch_size=16,

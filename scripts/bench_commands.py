@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -240,31 +240,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError(f"--knob-values {args.knob_values!r}: expected comma-separated integers") from None
     if not values:
         raise UsageError("--knob-values: give at least one value")
-    from baselines.methods import get_method
+    from baselines import registry
 
-    if args.method and get_method(args.method).knob is None:
+    if args.method and registry.method(args.method).knob is None:
         raise UsageError(f"method {args.method} has no compute knob to sweep")
     return _execute(args, values)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from dataclasses import MISSING
-
-    from baselines.methods import all_methods, method_summary
+    from baselines import registry
     from baselines.suites import SUITES
-    from baselines.tasks import available_tasks, get_task_class
 
-    methods = []
-    for name, cls in all_methods().items():
-        config = {f.name: (f.default if f.default is not MISSING else None) for f in fields(cls.Config)}
-        methods.append({"name": name, "paper": cls.paper, "knob": cls.knob,
-                        "knob_default": config.get(cls.knob) if cls.knob else None,
-                        "config": config, "summary": method_summary(cls)})
-    tasks = []
-    for name in available_tasks():
-        cls = get_task_class(name)
-        tasks.append({"name": name, "version": cls.version, "options": dict(getattr(cls, "defaults", {})),
-                      "description": cls.description})
+    methods = [{"name": m.name, "module": m.module, "variant_of": m.variant_of, "paper": m.paper, "knob": m.knob,
+                "knob_default": m.knob_default, "config": m.defaults(), "summary": m.summary,
+                "path": str(m.path)} for m in registry.methods().values()]
+    tasks = [{"name": t.name, "version": t.version, "options": t.options, "chance": t.chance,
+              "description": t.description, "path": str(t.path)} for t in registry.tasks().values()]
     suites = {name: {"task": s.task, "task_options": s.task_options, "steps": s.steps, "batch_size": s.batch_size,
                      "model_size": s.model_size} for name, s in SUITES.items()}
     if args.json:
