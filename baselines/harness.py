@@ -5,8 +5,8 @@ Training (one loop for all methods): AdamW (fused on CUDA; weight decay on matri
 linear warmup then cosine decay to lr x min_lr_ratio, gradient clipping, bf16 autocast on CUDA
 (fp32 on the CPU), SDPA attention (without the cuDNN kernel: baselines/attention.py). Each step
 takes the next `batch_size` examples of a deterministic shuffled stream
-(baselines.data.batch_indices), encodes them at the curriculum stage `method.stage_at(step,
-steps)` and right-pads them (baselines.data.collate); a stage change resets the optimizer when
+(baselines.batching.batch_indices), encodes them at the curriculum stage `method.stage_at(step,
+steps)` and right-pads them (baselines.batching.collate); a stage change resets the optimizer when
 the method's `config.reset_optimizer` is set. The budget rule is the same for every method and
 is recorded: optimizer steps x global batch size, with the analytic training FLOPs it took
 (compute.py).
@@ -37,9 +37,11 @@ from baselines import checkpoint, ddp
 from baselines.attention import attention_kernels
 from baselines.backbone import BackboneConfig, build_backbone, count_parameters
 from baselines.compute import Shape, inference_flops, peak_memory_mb, reset_peak_memory, timed, train_step_flops
-from baselines.data import REPO_ROOT, batch_indices, collate, full_text, resolve_data_dir
+from baselines.batching import batch_indices, collate
+from baselines.data import REPO_ROOT, resolve_data_dir
+from baselines.format import extract_answer, full_text
 from baselines.methods import get_method
-from baselines.methods.base import Method, extract_answer
+from baselines.methods.base import Method
 from baselines.result import Budget, Metrics, Result, write_result
 from baselines.suites import RunSpec
 from baselines.tasks import get_task

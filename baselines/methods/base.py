@@ -22,9 +22,8 @@ config field that is the test-time compute knob. Every method reports forward pa
 generated tokens per example, and the number of positions each forward pass processed, so that
 compute.py can turn them into FLOPs.
 
-The text format shared by all methods (coconut's):
-    question  "\n"  step_1 "\n" ... step_k "\n"  "### " answer  <eos>
-Token-level methods replace the steps with special tokens (see SPECIAL_TOKENS).
+The text format shared by all methods and tasks (Example, the answer marker, the special
+tokens, answer extraction) is baselines/format.py.
 """
 
 from __future__ import annotations
@@ -36,11 +35,11 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from baselines.tasks.base import Example
+from baselines.format import (ANSWER_MARKER, BOT, EOS, EOT, LATENT, PAD, PAUSE, SPECIAL_TOKENS, Example,
+                              extract_answer)
 
-ANSWER_MARKER = "###"
-PAD, EOS, BOT, EOT, LATENT, PAUSE = "<pad>", "<eos>", "<bot>", "<eot>", "<latent>", "<pause>"
-SPECIAL_TOKENS = (PAD, EOS, BOT, EOT, LATENT, PAUSE)
+__all__ = ["ANSWER_MARKER", "BOT", "EOS", "EOT", "LATENT", "PAD", "PAUSE", "SPECIAL_TOKENS", "Example",
+           "extract_answer", "Generation", "Method", "MethodConfig", "StepOutput"]
 
 
 @dataclass
@@ -70,13 +69,6 @@ class Generation:
     forward_passes: torch.Tensor  # [B] sequential backbone passes spent on each example
     latent_steps: int  # latent steps (thoughts, pauses, loops, diffusion steps) per example
     positions: torch.Tensor  # [B] token positions processed for each example (for FLOPs)
-
-
-def extract_answer(text: str) -> str:
-    """The answer is what follows the last answer marker, up to the end of that line."""
-    if ANSWER_MARKER not in text:
-        return ""
-    return text.rsplit(ANSWER_MARKER, 1)[1].split("\n", 1)[0].strip()
 
 
 class Method(ABC):

@@ -52,12 +52,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from baselines.data import question_text
 from baselines.generation import decode_rows, fit_new_tokens, greedy_loop, left_pad, positions_from_mask
 from baselines.methods._gpt2 import Buffer, LeanGPT2
 from baselines.methods._token import answer_ids, ids, scored_loss
-from baselines.methods.base import BOT, EOT, LATENT, PAUSE, Generation, Method, MethodConfig, StepOutput
-from baselines.tasks.base import Example
+from baselines.format import BOT, EOT, LATENT, PAUSE, Example, question_text
+from baselines.methods.base import Generation, Method, MethodConfig, StepOutput
 
 THOUGHT_KINDS = ("continuous", "pause", "none")
 

@@ -37,10 +37,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from baselines.generation import decode_rows, positions_from_mask
-from baselines.methods.base import ANSWER_MARKER, BOT, EOT, LATENT, Generation, Method, MethodConfig, StepOutput
+from baselines.format import ANSWER_MARKER, BOT, EOT, LATENT, Example
+from baselines.methods.base import Generation, Method, MethodConfig, StepOutput
 from baselines.methods.coconut import CoconutModel, example_parts, generate_with_thoughts, is_right_padded
 from baselines.methods._token import scored_loss
-from baselines.tasks.base import Example
 
 DISTILL_LOSSES = ("smooth_l1", "l1", "l2")
 

@@ -9,19 +9,12 @@ change to the data or the scorer is visible.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-SPLITS = ("train", "valid", "test")
+from baselines.format import SPLITS, Example
 
-
-@dataclass(frozen=True)
-class Example:
-    question: str
-    steps: tuple[str, ...]
-    answer: str
-    meta: dict = field(default_factory=dict, compare=False, hash=False)
+__all__ = ["SPLITS", "Example", "Task"]
 
 
 class Task(ABC):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from baselines.backbone import BackboneConfig, build_backbone
-from baselines.data import collate
+from baselines.batching import collate
 from baselines.methods.base import BOT, EOT, LATENT, PAUSE
 from baselines.methods.coconut import (
     Coconut, CoconutNoCurriculum, CoconutNoThought, CoconutPauseAsThought, Config, example_parts,

@@ -11,7 +11,7 @@ import torch
 
 from baselines import checkpoint, harness
 from baselines.compute import Shape, train_step_flops
-from baselines.data import batch_indices, collate, epoch_order
+from baselines.batching import batch_indices, collate, epoch_order
 from baselines.harness import RunFailed, RunOptions, TrainBudget, execute, lr_factor, run, sweep
 from baselines.methods import _token
 from baselines.result import Result

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from baselines.backbone import BackboneConfig, build_backbone
-from baselines.data import collate
+from baselines.batching import collate
 from baselines.generation import positions_from_mask
 from baselines.methods._gpt2 import Buffer, LeanGPT2, attention_bias, attention_mask
 from baselines.methods.coconut import Coconut, Config

@@ -17,9 +17,10 @@ import pytest
 import torch
 
 from baselines.backbone import BackboneConfig, build_backbone
-from baselines.data import collate, full_text
+from baselines.batching import collate
+from baselines.format import extract_answer, full_text
 from baselines.methods import all_methods, method_summary
-from baselines.methods.base import Generation, MethodConfig, StepOutput, extract_answer
+from baselines.methods.base import Generation, MethodConfig, StepOutput
 from baselines.tasks.multiplication import Multiplication
 from baselines.tokenizer import build_tokenizer
 
