@@ -45,7 +45,8 @@ from baselines.batching import collate  # noqa: E402
 from baselines.data import resolve_data_dir  # noqa: E402
 from baselines.generation import positions_from_mask  # noqa: E402
 from baselines.methods.base import BOT, EOT, LATENT  # noqa: E402
-from baselines.methods.coconut import Coconut, Config, example_parts  # noqa: E402
+from baselines.methods.coconut import Coconut, Config  # noqa: E402
+from baselines.methods.engines.latent import example_parts  # noqa: E402
 from baselines.tasks import get_task  # noqa: E402
 from baselines.tokenizer import load_gpt2_tokenizer  # noqa: E402
 

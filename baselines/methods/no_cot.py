@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from baselines.methods._token import TokenLevelMethod
+from baselines.methods.engines.token import TokenLevelMethod
 from baselines.methods.base import MethodConfig
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from baselines.methods._token import TokenLevelMethod
+from baselines.methods.engines.token import TokenLevelMethod
 from baselines.format import PAUSE, Example
 from baselines.methods.base import MethodConfig
 

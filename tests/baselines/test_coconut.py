@@ -9,10 +9,9 @@ import torch
 
 from baselines.backbone import BackboneConfig, build_backbone
 from baselines.batching import collate
-from baselines.methods.base import BOT, EOT, LATENT, PAUSE
-from baselines.methods.coconut import (
-    Coconut, CoconutNoCurriculum, CoconutNoThought, CoconutPauseAsThought, Config, example_parts,
-)
+from baselines.format import BOT, EOT, LATENT, PAUSE
+from baselines.methods.coconut import Coconut, CoconutNoCurriculum, CoconutNoThought, CoconutPauseAsThought, Config
+from baselines.methods.engines.latent import example_parts
 from baselines.tasks.base import Example
 from baselines.tokenizer import build_tokenizer
 

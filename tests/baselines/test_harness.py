@@ -13,7 +13,7 @@ from baselines import checkpoint, harness
 from baselines.compute import Shape, train_step_flops
 from baselines.batching import batch_indices, collate, epoch_order
 from baselines.harness import RunFailed, RunOptions, TrainBudget, execute, lr_factor, run, sweep
-from baselines.methods import _token
+from baselines.methods.engines import token as _token
 from baselines.result import Result
 from baselines.suites import RunSpec
 

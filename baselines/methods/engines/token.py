@@ -1,5 +1,5 @@
-"""Shared pieces of the token-level methods (no_cot, cot, pause): everything is an ordinary
-token, the model is the backbone with a next-token loss, generation is plain greedy decoding.
+"""The token-level engine (no_cot, cot, pause, icot): everything is an ordinary token, the model
+is the backbone with a next-token loss, generation is plain greedy decoding.
 
     training text:   question "\\n" [middle] "### " answer <eos>
     prompt:          question "\\n" [prompt middle]        (the model writes the rest)
