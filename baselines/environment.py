@@ -12,7 +12,7 @@ from importlib import metadata
 import torch
 
 from baselines.data import REPO_ROOT
-from baselines.result import Environment
+from baselines.results import Environment
 
 PACKAGES = ("torch", "transformers", "tokenizers", "latent-atlas")
 

@@ -3,7 +3,7 @@
 - the catalog (catalog.load.load_catalog),
 - the baseline methods and tasks: baselines/registry.py reads their files with `ast` (docstring,
   class attributes, the config dataclass, variants), never imports them,
-- the harness results (results/<task>/<method>/<run_id>.json, baselines/result.py schema),
+- the harness results (results/<task>/<method>/<run_id>.json, read with baselines/results.py),
 - recorded benchmark figures (benchmarks/results/*.json).
 
 Folders can be pointed elsewhere with LATENT_PAPERS_DIR, LATENT_RESULTS_DIR and
@@ -17,11 +17,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from baselines import registry
 from baselines.registry import ConfigField, Module as ModuleInfo  # noqa: F401 (what the pages read)
-from baselines.result import Result
+from baselines.results import Result, ResultError, read_result
 from catalog import METHODS_DIR, PAPERS_DIR, REPO_ROOT, RESULTS_DIR, SCHEMA_FILE
 from catalog.load import Catalog, load_catalog
 
@@ -89,18 +87,14 @@ def read_modules(folder: Path) -> dict[str, ModuleInfo]:
 
 def read_results(root: Path) -> list[Result]:
     """Every run under root/<task>/<method>/*.json; a file that is not a valid Result is an error."""
+    from baselines.results import result_files
+
     out = []
-    if not root.is_dir():
-        return out
-    for path in sorted(root.glob("*/*/*.json")):
-        if path.name.startswith("."):
-            continue
+    for path in result_files(root) if root.is_dir() else []:
         try:
-            out.append(Result.model_validate_json(path.read_text(encoding="utf-8")))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-            raise InputError(f"{path}: not a valid result ({exc.error_count()} problem(s)); {where}: {first['msg']}") from None
+            out.append(read_result(path))
+        except ResultError as exc:
+            raise InputError(f"{path}: not a valid result ({len(exc.problems)} problem(s)); {exc.problems[0]}") from None
     return out
 
 
