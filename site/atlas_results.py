@@ -1,9 +1,7 @@
 """Harness results summarised for the site: leaderboards, sweeps and measured-vs-reported numbers.
 
-A run's headline metrics are its evaluation on the `test` split (else its last evaluation), of
-the checkpoint selected on validation (baselines/results.py). Runs of the same task, method and
-test-time compute setting (knob value) are averaged over seeds: mean, standard deviation and a
-95% t-interval (baselines.results.Stat).
+A run's headline metrics are its evaluation on the `test` split (else its last evaluation).
+Runs of the same task, method and test-time compute setting (knob value) are averaged over seeds.
 A method's leaderboard row is its trained setting: runs evaluated at the knob value the method
 was trained with (or with no knob); when a task only has sweep runs of a method, its largest
 compute setting stands in.
@@ -17,7 +15,7 @@ from statistics import mean
 
 from atlas_charts import Series
 from atlas_text import slug
-from baselines.results import Metrics, Result, Stat
+from baselines.results import Metrics, Result
 
 
 @dataclass
@@ -29,9 +27,7 @@ class Row:
     knob_value: int | None
     trained: bool  # evaluated at the trained setting
     runs: int
-    accuracy: float  # percent, mean over the runs
-    accuracy_text: str  # percent: "mean" for one run, "mean ± std [95% interval]" for several
-    chance: float | None  # percent: the task's accuracy of guessing
+    accuracy: float  # percent
     generated_tokens: float
     forward_passes: float
     latent_steps: float
@@ -56,6 +52,7 @@ def task_label(result: Result) -> str:
 
 
 def headline(result: Result) -> Metrics | None:
+    """The test metrics (of the checkpoint selected on validation), else the last evaluation."""
     return result.headline()
 
 
@@ -118,17 +115,13 @@ class TaskResults:
 def _row(runs: list[tuple[Result, Metrics]]) -> Row:
     first = runs[0][0]
     latencies = [m.latency_ms_batch1 for _, m in runs if m.latency_ms_batch1 is not None]
-    accuracy = Stat.of(m.accuracy for _, m in runs)
-    chance = first.chance()
     return Row(
         method=first.method,
         knob=first.knob,
         knob_value=first.knob_value,
         trained=all(is_trained_setting(r) for r, _ in runs),
         runs=len(runs),
-        accuracy=100.0 * accuracy.mean,
-        accuracy_text=accuracy.text(100.0),
-        chance=None if chance is None else 100.0 * chance,
+        accuracy=100.0 * mean(m.accuracy for _, m in runs),
         generated_tokens=mean(m.generated_tokens for _, m in runs),
         forward_passes=mean(m.forward_passes for _, m in runs),
         latent_steps=mean(m.latent_steps for _, m in runs),
