@@ -33,7 +33,7 @@ import math
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -42,8 +42,8 @@ from tqdm import tqdm
 from baselines import checkpoint, ddp
 from baselines.attention import attention_kernels
 from baselines.backbone import BackboneConfig, build_backbone, count_parameters
-from baselines.compute import Shape, inference_flops, peak_memory_mb, reset_peak_memory, timed, train_step_flops
 from baselines.batching import batch_indices, collate
+from baselines.compute import Shape, inference_flops, peak_memory_mb, reset_peak_memory, timed, train_step_flops
 from baselines.data import REPO_ROOT, resolve_data_dir
 from baselines.format import extract_answer
 from baselines.methods import get_method

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from baselines.methods.engines.token import TokenLevelMethod
 from baselines.format import PAUSE, Example
 from baselines.methods.base import MethodConfig
+from baselines.methods.engines.token import TokenLevelMethod
 
 
 @dataclass

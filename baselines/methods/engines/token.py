@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from baselines.generation import decode_rows, greedy_decode, left_pad
 from baselines.format import ANSWER_MARKER, Example, question_text
+from baselines.generation import decode_rows, greedy_decode, left_pad
 from baselines.methods.base import Generation, Method, StepOutput
 
 
