@@ -39,12 +39,12 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from baselines import checkpoint, ddp
+from baselines import checkpoint, ddp, registry
 from baselines.attention import attention_kernels
 from baselines.backbone import BackboneConfig, build_backbone, count_parameters
 from baselines.batching import batch_indices, collate
 from baselines.compute import Shape, inference_flops, peak_memory_mb, reset_peak_memory, timed, train_step_flops
-from baselines.data import REPO_ROOT, resolve_data_dir
+from baselines.data import REPO_ROOT, resolve_data_dir, sha256_file
 from baselines.format import extract_answer
 from baselines.methods import get_method
 from baselines.methods.base import Method
@@ -115,6 +115,19 @@ def _method_config(spec: RunSpec):
         return cls, cls.Config(**fields)
     except TypeError as exc:
         raise ValueError(f"method {spec.method}: bad option ({exc}); see `latent bench ls`") from None
+
+
+def _code_files(spec: RunSpec) -> dict[str, dict]:
+    """The method's and the task's files: repository paths (git records them), or, for files from
+    LATENT_METHOD_DIRS / LATENT_TASK_DIRS, the path and the sha256 of the file."""
+    out = {}
+    for kind, entry in (("method", registry.method(spec.method)), ("task", registry.task(spec.task))):
+        path = Path(entry.path)
+        if path.is_relative_to(REPO_ROOT):
+            out[kind] = {"file": path.relative_to(REPO_ROOT).as_posix()}
+        else:
+            out[kind] = {"file": str(path), "sha256": sha256_file(path)}
+    return out
 
 
 def _tokenizer(spec: RunSpec, texts: list[str], saved: Path | None):
@@ -340,7 +353,7 @@ def execute(spec: RunSpec, options: RunOptions, knob_values: list[int] | None = 
                        "n_head": backbone.config.n_head, "n_positions": backbone.config.n_positions,
                        "n_params": count_parameters(backbone), "vocab_size": len(tokenizer),
                        "tokenizer": spec.tokenizer, "vocabulary_from": "train+valid"},
-                data=splits.provenance, recipe=asdict(spec),
+                data=splits.provenance, recipe={**asdict(spec), "code": _code_files(spec)},
                 environment=environment.describe(ctx, precision), started_at=started)
     base["data"]["test"]["unknown_token_fraction"] = unknown_token_fraction(tokenizer, splits.test)
 

@@ -277,7 +277,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
     print("tasks:")
     for t in tasks:
         options = ", ".join(f"{k}={v}" for k, v in t["options"].items()) or "no options"
-        print(f"  {t['name']:<16} v{t['version']}  {options:<20} {t['description']}")
+        chance = f"chance {t['chance']}" if t["chance"] is not None else "chance computed"
+        print(f"  {t['name']:<16} v{t['version']}  {options:<20} {chance:<12} {t['description']}")
     print("suites:")
     for name, s in suites.items():
         options = "".join(f" {k}={v}" for k, v in s["task_options"].items())

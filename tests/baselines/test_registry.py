@@ -94,7 +94,7 @@ def extra(tmp_path, monkeypatch):
 
 
 def test_reads_methods_variants_knobs_and_tasks_without_torch():
-    code = ("import sys, json; from baselines import registry; "
+    code = ("import sys, json; from baselines import registry, results; "
             "m = registry.methods(); t = registry.tasks(); "
             "print(json.dumps({'torch': 'torch' in sys.modules, 'methods': {k: [v.knob, v.knob_default, v.variant_of, "
             "v.paper] for k, v in m.items()}, 'tasks': {k: [v.version, v.options, v.chance] for k, v in t.items()}}))")
