@@ -74,6 +74,91 @@ def inference_flops(shape: Shape, positions: torch.Tensor, generated_tokens: tor
                          for pi, gi in zip(p.tolist(), generated_tokens.double().tolist())], dtype=torch.float64)
 
 
+# -- the compute contract every family reports through ---------------------------------------------
+#
+# A method reports what it computed as `Work`: per example, summed over every block application
+# (a block applied L times counts L times; a position processed in several passes counts once per
+# pass), and `work_flops` turns it into FLOPs with the model's `ModelShape`:
+#
+#   FLOPs = 2 * block_matmul_params * layer_positions          projections and MLP of the blocks
+#         + 4 * n_embd * (causal + bidirectional pairs)        q.k and weights.v, 2d each per pair
+#         + 4 * state_size * recurrent                         state update k v^T and read-out q^T S
+#         + 2 * n_embd * vocab_size * logit_positions          the output head
+#
+# Pairs are counted per block application: one causal pass of P positions through n blocks has
+# n * P (P + 1) / 2 pairs, a bidirectional one n * P^2, a pass of T new columns after C cached
+# ones n * T * (C + (T + 1) / 2). `recurrent` counts (position, layer) state updates.
+
+ATTENTION_TYPES = ("causal", "bidirectional", "recurrent")
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """The constants of a model that FLOPs need (the rest is in the Work it reports)."""
+
+    n_embd: int
+    vocab_size: int
+    block_matmul_params: int  # weights multiplied per position in one block application
+    state_size: int = 0  # recurrent state per layer (heads x key dim x value dim), 0 without one
+
+    @classmethod
+    def of(cls, config) -> "ModelShape":
+        """From a config with n_embd, vocab_size, block_matmul_params (and optionally state_size)."""
+        return cls(n_embd=config.n_embd, vocab_size=config.vocab_size,
+                   block_matmul_params=config.block_matmul_params, state_size=getattr(config, "state_size", 0))
+
+
+@dataclass
+class Work:
+    """What a batch computed, per example: every field a float64 tensor [B]."""
+
+    layer_positions: torch.Tensor
+    pairs: dict[str, torch.Tensor]  # attention type (ATTENTION_TYPES) -> pairs or state updates
+    logit_positions: torch.Tensor
+    steps: torch.Tensor  # latent steps, loops, halting iterations or denoising steps (may be fractional)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.pairs) - set(ATTENTION_TYPES)
+        if unknown:
+            raise ValueError(f"Work: unknown attention type(s) {sorted(unknown)}; expected {ATTENTION_TYPES}")
+
+    @classmethod
+    def zeros(cls, batch: int, device: torch.device | str = "cpu") -> "Work":
+        z = torch.zeros(batch, dtype=torch.float64, device=device)
+        return cls(z.clone(), {}, z.clone(), z.clone())
+
+    def add_pass(self, layers: float, new: torch.Tensor | float, cached: torch.Tensor | float = 0.0,
+                 attention: str = "causal") -> "Work":
+        """Count one pass of `new` columns after `cached` ones through `layers` block applications
+        (tensors [B] or scalars); returns self."""
+        new = torch.as_tensor(new, dtype=torch.float64, device=self.layer_positions.device)
+        cached = torch.as_tensor(cached, dtype=torch.float64, device=self.layer_positions.device)
+        self.layer_positions = self.layer_positions + layers * new
+        if attention == "causal":
+            pairs = new * (cached + (new + 1) / 2)
+        elif attention == "bidirectional":
+            pairs = new * (cached + new)
+        elif attention == "recurrent":
+            pairs = new
+        else:
+            raise ValueError(f"unknown attention type {attention!r}; expected {ATTENTION_TYPES}")
+        self.pairs[attention] = self.pairs.get(attention, torch.zeros_like(self.layer_positions)) + layers * pairs
+        return self
+
+    def total(self) -> dict[str, float]:
+        """Sums over the batch (what a Result records per example after dividing by B)."""
+        return {"layer_positions": float(self.layer_positions.sum()), "logit_positions": float(self.logit_positions.sum()),
+                "steps": float(self.steps.sum()), **{f"pairs_{k}": float(v.sum()) for k, v in self.pairs.items()}}
+
+
+def work_flops(shape: ModelShape, work: Work) -> torch.Tensor:
+    """[B] forward FLOPs of each example (see the contract above)."""
+    flops = 2.0 * shape.block_matmul_params * work.layer_positions
+    for kind, pairs in work.pairs.items():
+        flops = flops + (4.0 * shape.state_size if kind == "recurrent" else 4.0 * shape.n_embd) * pairs
+    return flops + 2.0 * shape.n_embd * shape.vocab_size * work.logit_positions
+
+
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)

@@ -43,7 +43,8 @@ from baselines import checkpoint, ddp, registry
 from baselines.attention import attention_kernels
 from baselines.backbone import BackboneConfig, build_backbone, count_parameters
 from baselines.batching import batch_indices, collate
-from baselines.compute import Shape, inference_flops, peak_memory_mb, reset_peak_memory, timed, train_step_flops
+from baselines.compute import (Shape, inference_flops, peak_memory_mb, reset_peak_memory, timed, train_step_flops,
+                               work_flops)
 from baselines.data import REPO_ROOT, resolve_data_dir, sha256_file
 from baselines.format import extract_answer
 from baselines.methods import get_method
@@ -95,7 +96,7 @@ def run(method: str, task: str, budget: TrainBudget, options: RunOptions | None 
     return execute(spec, options or RunOptions())[0]
 
 
-def sweep(spec: RunSpec, knob_values: list[int], options: RunOptions | None = None) -> list[Result]:
+def sweep(spec: RunSpec, knob_values: list[int | float], options: RunOptions | None = None) -> list[Result]:
     """Train once, evaluate at each value of the method's compute knob on validation and test:
     one Result per value, the validation-selected one marked."""
     return execute(spec, options or RunOptions(), knob_values)
@@ -227,7 +228,10 @@ def _train(spec: RunSpec, method: Method, model, train_set, ctx: ddp.Context, fo
                 (out.loss / len(chunks)).backward()
             loss_sum += float(out.loss.detach()) / len(chunks)
             scored = int((batch["labels"][:, 1:] != -100).sum())
-            flops += train_step_flops(shape, out.positions, len(chunk), scored)
+            if out.work is not None:  # the compute contract: forward + backward = 3x the forward
+                flops += 3.0 * float(work_flops(core.shape, out.work).sum())
+            else:
+                flops += train_step_flops(shape, out.positions, len(chunk), scored)
         loss, flops = ddp.all_reduce_sum([loss_sum, flops], ctx)
         loss /= ctx.world_size
         record["time_s"] = time.perf_counter() - start_time
@@ -289,7 +293,10 @@ def _evaluate(method: Method, model, task, examples, spec: RunSpec, budget: int 
             gen, elapsed = timed(lambda: method.generate(core, batch, budget), device)
         seconds += elapsed
         correct = sum(task.score(extract_answer(text), ex) for text, ex in zip(gen.texts, batch))
-        flops = inference_flops(shape, gen.positions, gen.generated_tokens)
+        if gen.work is not None:
+            flops = work_flops(core.shape, gen.work)
+        else:
+            flops = inference_flops(shape, gen.positions, gen.generated_tokens)
         for i, value in enumerate((correct, gen.generated_tokens.sum(), gen.latent_steps * len(batch),
                                    gen.forward_passes.sum(), flops.sum(), len(batch))):
             totals[i] += float(value)
@@ -315,7 +322,7 @@ def _evaluate(method: Method, model, task, examples, spec: RunSpec, budget: int 
 
 # -- one run, end to end --------------------------------------------------------------------------
 
-def execute(spec: RunSpec, options: RunOptions, knob_values: list[int] | None = None) -> list[Result]:
+def execute(spec: RunSpec, options: RunOptions, knob_values: list[int | float] | None = None) -> list[Result]:
     """Train once, evaluate at each of `knob_values` (default: the trained setting); write Results."""
     from baselines import environment
 

@@ -101,8 +101,8 @@ class Selection(_Strict):
 class Sweep(_Strict):
     """A sweep's knob values, each evaluated on validation and test; validation chooses."""
 
-    values: list[int]
-    selected_value: int  # best validation accuracy (the smallest value on ties)
+    values: list[int | float]
+    selected_value: int | float  # best validation accuracy (the smallest value on ties)
     selected: bool  # this result is the selected value's
 
 
@@ -114,7 +114,7 @@ class Result(_Strict):
     method: str
     method_config: dict
     knob: str | None = None  # name of the test-time compute knob
-    knob_value: int | None = None  # its value at evaluation
+    knob_value: int | float | None = None  # its value at evaluation (a float for e.g. a halting threshold)
     paper: str | None = None  # catalog id of the paper the method implements
     task: dict  # name, version, options, chance
     model: dict  # backbone: name/size, n_params, pretrained path or null, tokenizer
@@ -185,9 +185,15 @@ def write_result(result: Result, root: str | Path) -> Path:
     return path
 
 
+STUDIES = "studies"  # results/studies/<study>/*.json: study summaries, not run results
+
+
 def result_files(root: str | Path) -> list[Path]:
-    """root/<task>/<method>/*.json, sorted (dot-files, such as unfinished temporary files, skipped)."""
-    return [p for p in sorted(Path(root).glob("*/*/*.json")) if not p.name.startswith(".")]
+    """root/<task>/<method>/*.json, sorted (dot-files, such as unfinished temporary files, and the
+    study summaries under root/studies skipped)."""
+    root = Path(root)
+    return [p for p in sorted(root.glob("*/*/*.json"))
+            if not p.name.startswith(".") and p.relative_to(root).parts[0] != STUDIES]
 
 
 class ResultError(ValueError):
@@ -363,7 +369,7 @@ class Group:
     task_options: dict
     method: str
     knob: str | None
-    knob_value: int | None
+    knob_value: int | float | None
     setting: str
     runs: list[Result] = field(default_factory=list)
 

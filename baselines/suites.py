@@ -23,7 +23,7 @@ class RunSpec:
     task: str
     task_options: dict = field(default_factory=dict)
     method_options: dict = field(default_factory=dict)  # other fields of the method's Config
-    knob: int | None = None  # the method's compute knob for training and evaluation (None = its default)
+    knob: int | float | None = None  # the method's compute knob for training and evaluation (None = its default)
     # the budget: optimizer steps x global batch size
     steps: int = 1000
     batch_size: int = 32
@@ -54,11 +54,14 @@ class RunSpec:
         """Bad values are errors that name the command-line flag."""
         at_least = {"steps": 1, "batch_size": 1, "micro_batch_size": 1, "n_positions": 8, "train_n": 1,
                     "evals": 1, "valid_n": 1, "test_n": 1, "eval_seed": 0, "eval_batch_size": 1, "latency_n": 0,
-                    "warmup_steps": 0, "knob": 0}
+                    "warmup_steps": 0}
         for name, low in at_least.items():
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < low):
                 raise ValueError(f"--{name.replace('_', '-')} must be an integer >= {low}, got {value!r}")
+        if self.knob is not None and (isinstance(self.knob, bool) or not isinstance(self.knob, (int, float))
+                                      or self.knob < 0):
+            raise ValueError(f"--knob must be a number >= 0, got {self.knob!r}")
         for name in ("lr", "grad_clip"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be > 0, got {getattr(self, name)!r}")

@@ -357,12 +357,19 @@ def venue_from(comment: str | None, journal_ref: str | None, fallback_year: int)
     none. The journal ref is read first, then the comment. A venue without a year takes the year
     of the latest version (a "Published in TMLR" comment arrives with the published version).
     Presentation kinds ("spotlight", "oral") are not part of the venue."""
-    for text in (journal_ref, comment):
+    return venue_and_source(comment, journal_ref, fallback_year)[0]
+
+
+def venue_and_source(comment: str | None, journal_ref: str | None, fallback_year: int) -> tuple[str, str | None]:
+    """`venue_from` and where in the record it was read: `arxiv-journal-ref`, `arxiv-comment`, or
+    None when the record names no venue (the venue is then `arXiv`). These are `venue_source`
+    values of the Paper model."""
+    for text, source in ((journal_ref, "arxiv-journal-ref"), (comment, "arxiv-comment")):
         if text and (venue := _known_venue(text, fallback_year)):
-            return venue
+            return venue, source
     if journal_ref and (name := _journal_name(journal_ref)):
-        return name
-    return UNPUBLISHED
+        return name, "arxiv-journal-ref"
+    return UNPUBLISHED, None
 
 
 # --- code links --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ stay as they are; `apply_refresh` then replaces each file atomically.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from catalog.arxiv_client import (
     code_links,
     first_doi,
     parse_arxiv_id,
+    venue_and_source,
     venue_from,
     version_of,
     versionless,
@@ -250,9 +252,11 @@ class Refresh:
         return "".join(lines)
 
 
-def refreshed_fields(data: dict[str, Any], result: arxiv.Result) -> dict[str, Any]:
+def refreshed_fields(data: dict[str, Any], result: arxiv.Result, today: dt.date | None = None) -> dict[str, Any]:
     """The fields arXiv knows better: latest version, DOI (only added or corrected, never
-    removed) and venue (only when arXiv names a published venue different from ours)."""
+    removed) and venue (only when arXiv names a published venue different from ours). A venue
+    taken from the record comes with `venue_source` (`arxiv-journal-ref` or `arxiv-comment`)
+    and `venue_checked` (`today`), so that it reads as verified."""
     updates: dict[str, Any] = {}
     version = version_of(result.entry_id)
     if version and data.get("arxiv_version") != version:
@@ -260,14 +264,22 @@ def refreshed_fields(data: dict[str, Any], result: arxiv.Result) -> dict[str, An
     doi = first_doi(result.doi)
     if doi and data.get("doi") != doi:
         updates["doi"] = doi
-    venue = venue_from(result.comment, result.journal_ref, result.updated.year)
+    venue, source = venue_and_source(result.comment, result.journal_ref, result.updated.year)
     if venue != UNPUBLISHED and venue != data.get("venue"):
         updates["venue"] = venue
+        updates["venue_source"] = source
+        updates["venue_checked"] = today or dt.date.today()
     return updates
 
 
-# Where a missing key goes: after the first of these keys that the file has.
-_INSERT_AFTER = {"arxiv_version": ["arxiv"], "doi": ["arxiv_version", "arxiv"], "venue": ["date"]}
+# Where a missing key goes: after the first of these keys that the file has (the model's order).
+_INSERT_AFTER = {
+    "arxiv_version": ["arxiv"],
+    "doi": ["arxiv_version", "arxiv"],
+    "venue": ["date_note", "date_precision", "date"],
+    "venue_source": ["venue"],
+    "venue_checked": ["venue_source", "venue"],
+}
 
 
 def _key_block(lines: list[str], key: str) -> tuple[int, int] | None:
@@ -298,8 +310,9 @@ def set_top_level(text: str, key: str, value: Any) -> str:
 
 
 def select_entries(selectors: list[str], papers_dir: Path) -> list[Existing]:
-    """Entries with an arXiv id: all of them, or those named by catalog id or arXiv id."""
-    entries = [e for e in existing_entries(papers_dir) if e.arxiv]
+    """Every entry, or those named by catalog id or arXiv id. Entries without an arXiv id are
+    kept, so that `plan_refresh` can report them as not verifiable."""
+    entries = existing_entries(papers_dir)
     if not selectors:
         return entries
     chosen: list[Existing] = []
@@ -317,14 +330,43 @@ def select_entries(selectors: list[str], papers_dir: Path) -> list[Existing]:
     return chosen
 
 
+def unverifiable(entries: list[Existing]) -> list[str]:
+    """Offline, before any request: entries `latent refresh` cannot check against arXiv at all
+    (no arXiv id), each as `path: reason`. Their venue must be verified by hand."""
+    return [
+        f"{display_path(e.path)}: no arXiv id; verify its venue by hand (venue_source, venue_checked)"
+        for e in entries
+        if not e.arxiv
+    ]
+
+
+def unverified_venues(entries: list[Existing]) -> list[str]:
+    """Offline: entries whose venue has never been verified (no `venue_checked`), as
+    `path: venue`. Files that cannot be read are left to `latent check`."""
+    lines = []
+    for entry in entries:
+        try:
+            data = yaml.safe_load(entry.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if isinstance(data, dict) and not data.get("venue_checked"):
+            lines.append(f"{display_path(entry.path)}: venue {data.get('venue')!r} has no venue_checked")
+    return lines
+
+
 def plan_refresh(
     entries: list[Existing],
     client: ArxivClient,
     progress: Callable[[int], None] | None = None,
+    today: dt.date | None = None,
 ) -> tuple[list[Refresh], list[str]]:
     """Fetch the entries' records (`page_size` ids per request; `progress(n)` after each) and
     work out the changes. Returns (refreshes that change something, problems: entries that
-    could not be refreshed). Nothing is written."""
+    could not be verified, as `path: reason`). Nothing is written. Entries without an arXiv id
+    are problems found offline, before any request; an error of the API itself (unreachable,
+    bad answer) is raised."""
+    problems = unverifiable(entries)
+    entries = [e for e in entries if e.arxiv]
     ids = list(dict.fromkeys(e.arxiv for e in entries if e.arxiv))
     found: dict[str, arxiv.Result] = {}
     for start in range(0, len(ids), client.page_size):
@@ -332,14 +374,14 @@ def plan_refresh(
         found.update(client.fetch_batch(batch))
         if progress:
             progress(len(batch))
-    refreshes, problems = [], []
+    refreshes = []
     for entry in entries:
         result = found.get(entry.arxiv or "")
         if result is None:
             problems.append(f"{display_path(entry.path)}: arXiv has no record for {entry.arxiv}")
             continue
         try:
-            refresh = _refresh_one(entry.path, result)
+            refresh = _refresh_one(entry.path, result, today)
         except AddError as exc:
             problems.append(str(exc))
             continue
@@ -348,7 +390,7 @@ def plan_refresh(
     return refreshes, problems
 
 
-def _refresh_one(path: Path, result: arxiv.Result) -> Refresh:
+def _refresh_one(path: Path, result: arxiv.Result, today: dt.date | None = None) -> Refresh:
     where = display_path(path)
     try:
         old_text = path.read_text(encoding="utf-8")
@@ -357,7 +399,7 @@ def _refresh_one(path: Path, result: arxiv.Result) -> Refresh:
         raise AddError(f"{where}: cannot be read ({type(exc).__name__}); run `latent check`") from None
     if not isinstance(data, dict):
         raise AddError(f"{where}: not a YAML mapping; run `latent check`")
-    updates = refreshed_fields(data, result)
+    updates = refreshed_fields(data, result, today)
     if not updates:
         return Refresh(path, old_text, old_text, {})
     new_text = old_text

@@ -27,6 +27,11 @@ class NodeSpec(BaseModel):
     survey: Annotated[str, Field(pattern=SECTION_PATTERN)] | None = Field(
         default=None, description="Section of the survey (arXiv 2507.06203) this node follows, e.g. \"3.1.2\"."
     )
+    survey_note: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None,
+        description="One line on how the node relates to the survey: for a node of ours without a `survey` "
+        "section, where the survey discusses its papers; for a node with one, anything a reader should know.",
+    )
     baseline: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")] | None = Field(
         default=None, description="The method in baselines/methods/ that represents this family."
     )
@@ -47,6 +52,7 @@ class Node:
     name: str
     description: str
     survey: str | None = None
+    survey_note: str | None = None
     baseline: str | None = None
     children: list[str] = field(default_factory=list)
     parent: str | None = None
@@ -122,6 +128,7 @@ def _build(spec: TaxonomyFile, source: Source) -> tuple[Taxonomy, list[Problem]]
             name=node_spec.name,
             description=node_spec.description,
             survey=node_spec.survey,
+            survey_note=node_spec.survey_note,
             baseline=node_spec.baseline,
             children=[c.id for c in node_spec.children],
             parent=parent,

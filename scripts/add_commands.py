@@ -26,14 +26,21 @@ Retry-After.
 """
 
 REFRESH_EPILOG = """\
-Updates only venue (when arXiv names a published venue), doi (added or corrected, never removed)
-and arxiv_version. Title, authors, tldr, taxonomy, tags, code, baselines and results are never
-touched; the rest of each file, comments included, stays as it is.
+Updates only venue (when arXiv names a published venue, together with venue_source, which says
+whether it came from the journal reference or the comment, and venue_checked, today), doi (added
+or corrected, never removed) and arxiv_version. Title, authors, tldr, taxonomy, tags, code,
+baselines and results are never touched; the rest of each file, comments included, stays as it is.
+
+Every entry it could not verify is listed at the end as `not verified: <file>: <reason>` (no
+arXiv id, no record on arXiv, a file that cannot be read or updated), and the exit status is 1.
+--offline makes no request: it lists the entries refresh cannot verify at all and those whose
+venue has never been verified (no venue_checked).
 
 examples:
-  latent refresh                      # every entry with an arXiv id
+  latent refresh                      # every entry
   latent refresh hao2024training      # by catalog id ...
   latent refresh 2412.06769 --dry-run # ... or by arXiv id; show the diffs, write nothing
+  latent refresh --offline            # what needs a person, without the network
 """
 
 
@@ -66,6 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     refresh.add_argument("ids", nargs="*", metavar="ID", help="catalog ids or arXiv ids (default: every entry with an arXiv id)")
     refresh.add_argument("--dry-run", action="store_true", help="show a unified diff per file; write nothing")
+    refresh.add_argument("--offline", action="store_true",
+                         help="make no request: list the entries refresh cannot verify and those whose venue was never verified")  # fmt: skip
     _common(refresh)
     refresh.set_defaults(func=run_refresh)
 
@@ -128,21 +137,42 @@ def run_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(value: object) -> str:
+    """A changed value as the file writes it: strings quoted, dates as YYYY-MM-DD."""
+    import datetime as dt
+
+    return value.isoformat() if isinstance(value, dt.date) else repr(value)
+
+
 def run_refresh(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from catalog.arxiv_client import ArxivError
-    from catalog.arxiv_import import AddError, apply_refresh, plan_refresh, select_entries
+    from catalog.arxiv_import import AddError, apply_refresh, plan_refresh, select_entries, unverified_venues, unverifiable
 
     if not args.papers_dir.is_dir():
         return _fail(f"papers folder {args.papers_dir} does not exist")
     try:
         entries = select_entries(args.ids, args.papers_dir)
-        n_ids = len({e.arxiv for e in entries})
+    except AddError as exc:
+        return _fail(f"{exc}\nnothing was written")
+    if args.offline:
+        cannot, never = unverifiable(entries), unverified_venues(entries)
+        for line in cannot:
+            print(f"not verified: {line}")
+        for line in never:
+            print(f"venue never verified: {line}")
+        print(f"{len(cannot)} of {len(entries)} entries cannot be verified by refresh; "
+              f"{len(never)} have no venue_checked (offline: nothing was requested)", file=sys.stderr)  # fmt: skip
+        return 0
+    try:
+        n_ids = len({e.arxiv for e in entries if e.arxiv})
         with tqdm(total=n_ids, desc="arXiv", unit="paper", file=sys.stderr, disable=None) as bar:
             refreshes, problems = plan_refresh(entries, make_client(args), progress=bar.update)
     except (AddError, ArxivError) as exc:
+        print(f"not verified: none of the {len(entries)} selected entries", file=sys.stderr)
         return _fail(f"{exc}\nnothing was written")
+    warnings = []
     for refresh in refreshes:
         if args.dry_run:
             print(refresh.diff(_show(refresh.path)), end="")
@@ -150,12 +180,14 @@ def run_refresh(args: argparse.Namespace) -> int:
         try:
             apply_refresh(refresh)
         except OSError as exc:
-            problems.append(f"{_show(refresh.path)}: could not write ({exc}); left unchanged")
+            warnings.append(f"{_show(refresh.path)}: could not write ({exc}); left unchanged")
             continue
-        changed = ", ".join(f"{key}: {old!r} -> {new!r}" for key, (old, new) in refresh.changes.items())
+        changed = ", ".join(f"{key}: {_shown(old)} -> {_shown(new)}" for key, (old, new) in refresh.changes.items())
         print(f"updated {_show(refresh.path)}: {changed}")
     for problem in problems:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"not verified: {problem}", file=sys.stderr)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     verb = "would change" if args.dry_run else "changed"
-    print(f"{verb} {len(refreshes)} of {len(entries)} entries", file=sys.stderr)
-    return 1 if problems else 0
+    print(f"{verb} {len(refreshes)} of {len(entries)} entries; {len(problems)} not verified", file=sys.stderr)
+    return 1 if problems or warnings else 0

@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            "value with the best validation accuracy marked as selected. Example: latent bench "
                            "sweep --method pause --task prosqa --knob-values 0,1,2,4")
     _add_run_arguments(sweep)
-    sweep.add_argument("--knob-values", required=True, help="comma-separated integers, e.g. 0,1,2,4")
+    sweep.add_argument("--knob-values", required=True, help="comma-separated numbers, e.g. 0,1,2,4 or 0.9,0.99")
     sweep.set_defaults(func=cmd_sweep)
 
     ls = sub.add_parser("ls", help="list methods (with their knobs and defaults), tasks and suites",
@@ -93,7 +93,8 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
                       help="a task option, e.g. digits=4 (repeatable)")
     what.add_argument("--method-option", action="append", default=[], metavar="KEY=VALUE",
                       help="a field of the method's config, e.g. c_thought=2 (repeatable)")
-    what.add_argument("--knob", type=int, help="the method's test-time compute knob (also used in training)")
+    what.add_argument("--knob", type=_number, help="the method's test-time compute knob (also used in training): "
+                      "an integer (latent steps, loops, denoising steps) or a float (a halting threshold)")
     what.add_argument("--train-file", help="training data file for tasks that take one (gsm8k)")
     budget = p.add_argument_group("budget and optimisation (the same rule for every method)")
     budget.add_argument("--steps", type=int, help="optimizer steps (default 1000)")
@@ -199,7 +200,16 @@ def _summary(result, path_root: Path) -> str:
             f"{test.inference_flops:.3g} FLOPs per example -> {path_root / result.task['name'] / result.method / result.run_id}.json")
 
 
-def _execute(args: argparse.Namespace, knob_values: list[int] | None) -> int:
+def _number(text: str) -> int | float:
+    """A compute-knob value: an integer when it reads as one, else a float ("0.9")."""
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _execute(args: argparse.Namespace, knob_values: list[int | float] | None) -> int:
     from baselines.harness import RunFailed, execute
 
     from baselines import ddp
@@ -243,9 +253,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 @_guard
 def cmd_sweep(args: argparse.Namespace) -> int:
     try:
-        values = [int(v) for v in args.knob_values.split(",") if v.strip()]
+        values = [_number(v) for v in args.knob_values.split(",") if v.strip()]
     except ValueError:
-        raise UsageError(f"--knob-values {args.knob_values!r}: expected comma-separated integers") from None
+        raise UsageError(f"--knob-values {args.knob_values!r}: expected comma-separated numbers") from None
     if not values:
         raise UsageError("--knob-values: give at least one value")
     from baselines import registry

@@ -20,7 +20,10 @@ A method has four members and nothing else that the harness calls:
 A method's hyperparameters live in a dataclass `Config` declared next to it; `knob` names the
 config field that is the test-time compute knob. Every method reports forward passes and
 generated tokens per example, and the number of positions each forward pass processed, so that
-compute.py can turn them into FLOPs.
+compute.py can turn them into FLOPs. A method whose model is not a plain causal stack (loops,
+bidirectional attention, a recurrent state, per-position depth) reports `work` (compute.Work) in
+StepOutput and Generation instead, and its model exposes `shape` (compute.ModelShape): the harness
+then counts FLOPs with `compute.work_flops`.
 
 The text format shared by all methods and tasks (Example, the answer marker, the special
 tokens, answer extraction) is baselines/format.py.
@@ -35,6 +38,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from baselines.compute import Work
 from baselines.format import (ANSWER_MARKER, BOT, EOS, EOT, LATENT, PAD, PAUSE, SPECIAL_TOKENS, Example,
                               extract_answer)
 
@@ -58,6 +62,7 @@ class StepOutput:
     forward_passes: int  # sequential forward passes through the backbone for this batch
     positions: int  # total token positions the backbone processed, summed over passes and batch
     extras: dict[str, float] = field(default_factory=dict)  # method-specific scalars to log
+    work: Work | None = None  # what the batch computed (compute.Work); when given, FLOPs come from it
 
 
 @dataclass
@@ -69,6 +74,7 @@ class Generation:
     forward_passes: torch.Tensor  # [B] sequential backbone passes spent on each example
     latent_steps: int  # latent steps (thoughts, pauses, loops, diffusion steps) per example
     positions: torch.Tensor  # [B] token positions processed for each example (for FLOPs)
+    work: Work | None = None  # what each example computed (compute.Work); when given, FLOPs come from it
 
 
 class Method(ABC):

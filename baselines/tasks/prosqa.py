@@ -120,24 +120,42 @@ def shortest_path(n_nodes: int, edges: list[tuple[int, int]], source: int) -> di
     return paths
 
 
+def exclusive_leaves(n_nodes: int, edges: list[tuple[int, int]], labels: dict[int, int], person: int
+                     ) -> dict[int, list[int]]:
+    """Leaves reachable from main person `person` (0 or 1) and not from the other one, with their
+    shortest path from `person`."""
+    bit = 1 if person == 0 else 2
+    has_child = {parent for parent, _ in edges}
+    paths = shortest_path(n_nodes, edges, person)
+    return {i: paths[i] for i in range(n_nodes) if i not in has_child and labels[i] == bit and i not in (0, 1)}
+
+
 def make_example(rng: random.Random) -> Example:
-    """One ProsQA example (retries until the graph has a 3..6-hop answer and a wrong option)."""
+    """One ProsQA example (retries until the graph has a 3..6-hop answer and a distractor).
+
+    As in the official files: the answer is the farthest leaf reachable from the questioned
+    person and not from the other main person; the distractor a leaf reachable from the other
+    main person only; and no leaf of the other person lies deeper than the answer (the
+    questioned person is the one whose own leaves reach deepest; a tie is broken at random).
+    """
     while True:
         n_nodes, edges, labels = random_graph(rng)
-        root = rng.choice((0, 1))
-        other = 1 - root
-        root_bit, other_bit = (1, 2) if root == 0 else (2, 1)
-        has_child = {parent for parent, _ in edges}
-        leaves = [i for i in range(n_nodes) if i not in has_child]
-        paths = shortest_path(n_nodes, edges, root)
-        reachable = [i for i in leaves if labels[i] & root_bit and MIN_HOPS <= len(paths[i]) - 1 <= MAX_HOPS]
-        wrong = [i for i in leaves if labels[i] == other_bit]
-        if reachable and wrong:
+        own = {person: exclusive_leaves(n_nodes, edges, labels, person) for person in (0, 1)}
+        depth = {person: max((len(p) - 1 for p in own[person].values()), default=-1) for person in (0, 1)}
+        roots = [person for person in (0, 1) if MIN_HOPS <= depth[person] <= MAX_HOPS
+                 and depth[person] >= depth[1 - person] and own[1 - person]]
+        if roots:
             break
-    farthest = max(len(paths[i]) for i in reachable)
-    target = rng.choice([i for i in reachable if len(paths[i]) == farthest])
-    neg_target = rng.choice(wrong)
-    del other
+    root = rng.choice(roots)
+    paths = own[root]
+    target = rng.choice(sorted(i for i, path in paths.items() if len(path) - 1 == depth[root]))
+    # distractors that only the other main person reaches are preferred (as in the official files,
+    # where another person reaches the distractor in under 5% of the examples)
+    has_parent = {child for _, child in edges}
+    extra = [i for i in range(2, n_nodes) if i not in has_parent]
+    reached = {i for person in extra for i in shortest_path(n_nodes, edges, person)}
+    distractors = sorted(i for i in own[1 - root] if i not in reached) or sorted(own[1 - root])
+    neg_target = rng.choice(distractors)
 
     has_parent = {child for _, child in edges}
     people = [i for i in range(n_nodes) if i not in has_parent]
@@ -162,6 +180,35 @@ def make_example(rng: random.Random) -> Example:
     return Example(question=question, steps=steps, answer=f"{names[root]} is a {names[target]}.", meta=meta)
 
 
+def answer_statistics(meta: dict, question: str) -> dict:
+    """What a model could exploit about the two options of one example (meta as in the official
+    files: idx_to_symbol, edges, root, target, neg_target). The generator is tested against the
+    official files on these (tests/baselines/test_prosqa_distribution.py)."""
+    names, edges = meta["idx_to_symbol"], [tuple(e) for e in meta["edges"]]
+    root, target, neg = meta["root"], meta["target"], meta["neg_target"]
+    n = len(names)
+    has_parent = {child for _, child in edges}
+    people = [i for i in range(n) if i not in has_parent]
+    paths = {person: shortest_path(n, edges, person) for person in people}
+    in_degree = {i: sum(1 for _, child in edges if child == i) for i in (target, neg)}
+    answer_hops = len(paths[root][target]) - 1
+    neg_hops = min(len(paths[p][neg]) - 1 for p in people if neg in paths[p])
+    options = question.rsplit(" Is ", 1)[1].rstrip("?").split(" a ", 1)[1].split(" or ")
+    return {
+        "answer_first": options[0] == names[target],
+        "answer_hops": answer_hops,
+        "distractor_hops": neg_hops,
+        "answer_at_least_as_deep": answer_hops >= neg_hops,
+        "answer_reachable_from_other_main_person": target in paths.get(1 - root, {}),
+        "distractor_reachable_from_questioned_person": neg in paths[root],
+        "answer_in_degree": in_degree[target],
+        "distractor_in_degree": in_degree[neg],
+        "people_reaching_answer": sum(target in paths[p] for p in people),
+        "people_reaching_distractor": sum(neg in paths[p] for p in people),
+        "people": len(people),
+    }
+
+
 def _make_examples(salt: int, seed: int, start: int, stop: int) -> list[Example]:
     """Examples start..stop-1 of a split: example i depends on (split, seed, i) only."""
     return [make_example(random.Random(f"prosqa/{salt}/{seed}/{i}")) for i in range(start, stop)]
@@ -169,7 +216,7 @@ def _make_examples(salt: int, seed: int, start: int, stop: int) -> list[Example]
 
 class ProsQA(Task):
     name: ClassVar[str] = "prosqa"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2  # 2: answer and distractor chosen as in the official files
     description: ClassVar[str] = ("Graph search over 'is a' facts about made-up concepts "
                                   "(Coconut's ProsQA; official valid/test files when present).")
     defaults: ClassVar[dict] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -61,13 +62,19 @@ def test_refresh_updates_only_venue_and_version(catalog_dir: Path, api: Recorded
     infinity_before = (catalog_dir / "martins2021infty.yaml").read_bytes()
     assert refresh(catalog_dir) == 0
     assert [r.params["id_list"] for r in api.requests] == ["1807.03819,2109.00301"]  # one request
-    expected = UNIVERSAL.replace("venue: arXiv", "venue: ICLR 2019").replace("arxiv_version: 1", "arxiv_version: 3")
+    # The venue comes from the record's comment ("Published at ICLR 2019"), which the entry now says.
+    checked = f"venue_source: arxiv-comment\nvenue_checked: {dt.date.today().isoformat()}\n"
+    expected = (
+        UNIVERSAL.replace("venue: arXiv\n", "venue: ICLR 2019\n" + checked)
+        .replace("arxiv_version: 1", "arxiv_version: 3")
+    )
     assert (catalog_dir / "dehghani2018universal.yaml").read_text(encoding="utf-8") == expected
     # Up to date already; also its record links code, which refresh never adds.
     assert (catalog_dir / "martins2021infty.yaml").read_bytes() == infinity_before
     captured = capsys.readouterr()
     assert "updated" in captured.out and "venue: 'arXiv' -> 'ICLR 2019'" in captured.out
-    assert "changed 1 of 2 entries" in captured.err
+    assert f"venue_checked: None -> {dt.date.today().isoformat()}" in captured.out
+    assert "changed 1 of 2 entries; 0 not verified" in captured.err
 
 
 def test_dry_run_shows_a_diff_and_writes_nothing(catalog_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -76,7 +83,7 @@ def test_dry_run_shows_a_diff_and_writes_nothing(catalog_dir: Path, capsys: pyte
     assert snapshot(catalog_dir) == before
     out = capsys.readouterr().out
     assert "--- a/" in out and "+++ b/" in out and "dehghani2018universal.yaml" in out
-    assert "-venue: arXiv\n+venue: ICLR 2019\n" in out
+    assert "-venue: arXiv\n+venue: ICLR 2019\n+venue_source: arxiv-comment\n+venue_checked: " in out
     assert "-arxiv_version: 1\n+arxiv_version: 3\n" in out
     assert "martins2021infty" not in out
 
@@ -101,6 +108,9 @@ def test_doi_is_added_but_never_removed(papers: Path, api: RecordedArxiv) -> Non
     maldacena = yaml.safe_load((papers / "maldacena1997large.yaml").read_text(encoding="utf-8"))
     assert maldacena["doi"] == "10.1023/A:1026654312961"
     assert maldacena["venue"] == "Adv.Theor.Math.Phys. 1998"
+    # Taken from the journal reference, and marked as verified today.
+    assert maldacena["venue_source"] == "arxiv-journal-ref"
+    assert maldacena["venue_checked"] == dt.date.today()
     assert maldacena["arxiv_version"] == 3
     assert maldacena["title"] == "The Large N Limit" and maldacena["authors"] == ["Juan Maldacena"]
     assert yaml.safe_load((papers / "hao2024training.yaml").read_text(encoding="utf-8"))["doi"] == "10.1234/kept"
@@ -136,6 +146,7 @@ def test_network_failure_writes_nothing(catalog_dir: Path, api: RecordedArxiv, c
     assert refresh(catalog_dir, "--retries", "2") == 1
     err = capsys.readouterr().err
     assert "after 3 tries" in err and "nothing was written" in err
+    assert "not verified: none of the 2 selected entries" in err
     assert snapshot(catalog_dir) == before
 
 
@@ -157,3 +168,45 @@ def test_set_top_level_inserts_after_its_neighbour() -> None:
     text = 'id: x\narxiv: "2412.06769"\ntaxonomy: [a]'
     assert set_top_level(text, "doi", "10.1/x") == 'id: x\narxiv: "2412.06769"\ndoi: 10.1/x\ntaxonomy: [a]\n'
     assert set_top_level("id: x\n", "arxiv_version", 2) == "id: x\narxiv_version: 2\n"
+
+
+NO_ARXIV = """\
+id: hochreiter1997long
+title: Long Short-Term Memory
+authors: [Sepp Hochreiter, Jürgen Schmidhuber]
+date: 1997-11-15
+venue: Neural Computation
+doi: 10.1162/neco.1997.9.8.1735
+taxonomy: [linear-state-recurrence]
+tldr: Our words.
+"""
+
+
+def test_entries_it_cannot_verify_are_listed_and_the_others_refreshed(
+    catalog_dir: Path, api: RecordedArxiv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (catalog_dir / "hochreiter1997long.yaml").write_text(NO_ARXIV, encoding="utf-8")
+    before = (catalog_dir / "hochreiter1997long.yaml").read_bytes()
+    assert refresh(catalog_dir) == 1  # something was not verified
+    assert [r.params["id_list"] for r in api.requests] == ["1807.03819,2109.00301"]
+    err = capsys.readouterr().err
+    assert "not verified: " in err and "hochreiter1997long.yaml: no arXiv id" in err
+    assert "changed 1 of 3 entries; 1 not verified" in err
+    assert (catalog_dir / "hochreiter1997long.yaml").read_bytes() == before
+    assert "venue_source: arxiv-comment" in (catalog_dir / "dehghani2018universal.yaml").read_text(encoding="utf-8")
+
+
+def test_offline_report_makes_no_request(catalog_dir: Path, api: RecordedArxiv, capsys: pytest.CaptureFixture[str]) -> None:
+    (catalog_dir / "hochreiter1997long.yaml").write_text(NO_ARXIV, encoding="utf-8")
+    checked = INFINITY.replace("venue: ACL 2022\n", "venue: ACL 2022\nvenue_source: proceedings\nvenue_checked: 2026-12-06\n")
+    (catalog_dir / "martins2021infty.yaml").write_text(checked, encoding="utf-8")
+    before = snapshot(catalog_dir)
+    assert refresh(catalog_dir, "--offline") == 0
+    assert api.requests == [] and snapshot(catalog_dir) == before
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert any(line.startswith("not verified: ") and "hochreiter1997long.yaml: no arXiv id" in line for line in lines)
+    never = [line for line in lines if line.startswith("venue never verified: ")]
+    assert len(never) == 2 and any("dehghani2018universal.yaml" in line for line in never)
+    assert not any("martins2021infty" in line for line in lines)  # verified on 2026-12-06
+    assert "1 of 3 entries cannot be verified by refresh; 2 have no venue_checked" in captured.err

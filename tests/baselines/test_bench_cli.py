@@ -71,7 +71,7 @@ def test_ls_lists_methods_knobs_tasks_and_suites(capsys):
     (["run", "--method", "cot", "--task", "gsm8k"], "--train-file"),
     (["run", "--suite", "nope"], "unknown suite 'nope'"),
     (["sweep", "--method", "cot", "--task", "prosqa", "--knob-values", "1,2"], "cot has no compute knob"),
-    (["sweep", "--method", "pause", "--task", "prosqa", "--knob-values", "a"], "comma-separated integers"),
+    (["sweep", "--method", "pause", "--task", "prosqa", "--knob-values", "a"], "comma-separated numbers"),
 ])
 def test_user_errors_are_one_line_without_traceback(args, message, capsys, tmp_path):
     code = bench(*args, "--device", "cpu", "--results-dir", str(tmp_path), "--checkpoint-dir", str(tmp_path / "ck"),

@@ -153,5 +153,8 @@ def test_taxonomy_navigation():
     assert "optimization-view" in taxonomy.descendants("infinite-depth")
     assert taxonomy.nodes["diffusion"].parent == "infinite-depth"
     assert taxonomy.nodes["diffusion"].children[0] == "masked-diffusion"
-    assert taxonomy.nodes["continuous-thought"].survey == "3.1.2"
+    assert taxonomy.nodes["continuous-thought"].survey is None and taxonomy.nodes["continuous-thought"].survey_note
+    assert taxonomy.nodes["hidden-state-feedback"].survey == "3.1.2"
+    assert taxonomy.nodes["hidden-state-feedback"].parent == "continuous-thought"
     assert taxonomy.nodes["continuous-thought"].baseline == "coconut"
+    assert taxonomy.nodes["masked-diffusion-cache"].parent == "masked-diffusion"

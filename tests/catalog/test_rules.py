@@ -288,3 +288,38 @@ def test_worker_processes_report_the_same_problems(cat, monkeypatch):
     (cat.papers / "bad.yaml").unlink()
     (cat.papers / "zhou2023other.yaml").unlink()
     assert [p.id for p in load_catalog(**cat.kwargs()).papers] == ["smith2024looped", "lee2022x"]
+
+
+MONTH = VALID.replace("date: 2024-05-01\n", "date: 2024-05-01\ndate_precision: month\n")
+
+
+def test_month_precision_of_an_arxiv_paper_needs_a_date_note(cat):
+    from catalog.validate import MONTH_PRECISION_SEVERITY
+
+    lines = reported(cat, MONTH)
+    severity = "warning: " if MONTH_PRECISION_SEVERITY == "warning" else ""
+    assert_one(lines, f"{F}:8: date_note: {severity}month precision", "date_note")
+    problems = [p for p in cat.check() if p.field == "date_note"]
+    assert [p.severity for p in problems] == [MONTH_PRECISION_SEVERITY]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        MONTH.replace("date_precision: month\n", "date_precision: month\ndate_note: only the month is printed on the proceedings\n"),
+        VALID,  # day precision
+        MONTH.replace('arxiv: "2405.01234"\n', "doi: 10.1162/neco.1997.9.8.1735\n"),  # no arXiv id: nothing to look up
+    ],
+    ids=["with-note", "day", "not-arxiv"],
+)
+def test_month_precision_rule_is_quiet_otherwise(cat, text):
+    cat.add(NAME, text)
+    assert [p for p in cat.check() if p.field == "date_note"] == []
+
+
+def test_month_precision_rule_as_an_error(cat, monkeypatch):
+    import catalog.validate as validate
+
+    monkeypatch.setattr(validate, "MONTH_PRECISION_SEVERITY", "error")
+    cat.add(NAME, MONTH)
+    assert [(p.field, p.severity) for p in cat.check() if p.field == "date_note"] == [("date_note", "error")]

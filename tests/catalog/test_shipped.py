@@ -22,6 +22,13 @@ def test_taxonomy_loads():
         assert all(taxonomy.nodes[child].parent == node.id for child in node.children)
 
 
+def test_taxonomy_survey_sections_are_unique():
+    """A survey section is followed by one node at most; the others are the catalog's own."""
+    taxonomy = load_taxonomy(TAXONOMY_FILE)
+    sections = [node.survey for node in taxonomy.nodes.values() if node.survey]
+    assert len(sections) == len(set(sections)), sorted(s for s in sections if sections.count(s) > 1)
+
+
 def test_tags_load():
     tags = load_tags(TAGS_FILE)
     assert tags and all(t.description and t.group for t in tags.values())
