@@ -320,3 +320,17 @@ def _backbone(vocab: int):
 
     torch.manual_seed(0)
     return build_backbone(BackboneConfig("tiny", n_positions=64), vocab)
+
+
+@pytest.mark.slow
+def test_the_shared_conformance_suite_covers_both_files(methods_dir):
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "tests/baselines/test_method_conformance.py", "-k", "demo"],
+                         cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 0, out.stdout[-2000:]
+    assert "11 passed" in out.stdout, out.stdout[-500:]  # 6 checks of the looped one (it has a knob), 5 of the other
