@@ -169,3 +169,14 @@ def test_provenance_of_official_files_names_the_file_and_its_sha256():
     assert valid["examples"] == valid["file_examples"] == len(splits.valid)
     assert test["examples"] == 10 and test["file_examples"] >= 10
     assert splits.provenance["train"]["source"] == "generated" and splits.provenance["train"]["generator_seed"] == 1
+
+
+def test_bench_report_prints_accuracy_over_seeds(tmp_path, capsys):
+    from scripts.latent import main
+
+    for seed, accuracy in ((0, 0.5), (1, 0.6), (2, 0.7)):
+        write_result(make(seed, accuracy), tmp_path)
+    assert main(["bench", "report", "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "prosqa pause pauses=2: 60.0 ± 10.0 [35.2, 84.8] over seeds [0, 1, 2] (chance 50)" in out
+    assert "3 result(s)" in out and json.loads((tmp_path / "index.json").read_text())["schema_version"] == 2
