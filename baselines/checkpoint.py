@@ -3,7 +3,7 @@ resumes from its last checkpoint (`latent bench run ... --resume`).
 
 A checkpoint holds everything the next step depends on: model, optimizer and scheduler states,
 random states, the optimizer step, the curriculum stage, the data position (step x global batch;
-baselines.data.batch_indices derives the data order from it), and the bookkeeping so far (loss
+baselines.batching.batch_indices derives the data order from it), and the bookkeeping so far (loss
 curve, FLOPs, time). The folder is named by a hash of every setting that shapes training, so
 `--resume` never picks up another run's state; the tokenizer is saved beside it.
 """

@@ -1,29 +1,29 @@
-"""Data plumbing shared by tasks, methods and the harness (torch is imported only by `collate`,
-so that tasks, and the worker processes that generate their data, stay light).
+"""Where task data comes from: the helpers every task file uses (no torch, so tasks, and the
+worker processes that generate their data, stay light).
 
-- where the official data files are (`resolve_data_dir`),
-- the text pieces of the shared format (question, steps, answer marker),
-- the training collate (RIGHT padding; generation pads on the left, see generation.py),
-- the deterministic order in which training examples are visited (`batch_indices`): a function
-  of (seed, step, batch size, rank, world size) only, so a resumed run sees the same data.
+- where the official data files are (`resolve_data_dir`, `find_data_file`, Git LFS pointers),
+- reading one-example-a-line files (`read_examples`),
+- a file's sha256 (`sha256_file`), recorded as the provenance of official data,
+- task options checked against their defaults (`check_options`),
+- generating many examples in worker processes (`parallel_generate`).
+
+Batching (collate, the order in which training examples are visited) is baselines/batching.py;
+the text format is baselines/format.py.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import multiprocessing
 import os
-import random
 import sys
 import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from baselines.tasks.base import Example
-
-if TYPE_CHECKING:
-    import torch
+from baselines.format import Example
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_ENV = "LATENT_DATA_DIR"
@@ -70,8 +70,7 @@ def find_data_file(candidates: Iterable[Path]) -> Path | None:
     return None
 
 
-# -- the shared text format ---------------------------------------------------------------------
-#   question "\n" step_1 "\n" ... step_k "\n" "### " answer <eos>
+# -- reading line files ---------------------------------------------------------------------
 
 def read_examples(path: Path, parse: Callable[[str, str], Example]) -> list[Example]:
     """parse(line, "path:number") for every non-blank line of a UTF-8 text file (one example a line)."""
@@ -79,83 +78,19 @@ def read_examples(path: Path, parse: Callable[[str, str], Example]) -> list[Exam
         return [parse(line.rstrip("\n"), f"{path}:{i}") for i, line in enumerate(handle, 1) if line.strip()]
 
 
-def question_text(example: Example) -> str:
-    return example.question + "\n"
+@functools.lru_cache(maxsize=64)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def steps_text(example: Example) -> str:
-    return "".join(step + "\n" for step in example.steps)
-
-
-def answer_text(example: Example) -> str:
-    from baselines.methods.base import ANSWER_MARKER
-
-    return f"{ANSWER_MARKER} {example.answer}"
-
-
-def full_text(example: Example) -> str:
-    """The whole example as one string (the tokenizer's vocabulary is built from these)."""
-    return question_text(example) + steps_text(example) + answer_text(example)
-
-
-# -- training batches ---------------------------------------------------------------------------
-
-def collate(rows: list[dict[str, list[int]]], pad_id: int, pad_values: dict[str, int] | None = None,
-            device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
-    """Right-pad encoded examples into a batch.
-
-    Every row has `input_ids`, `labels` and any method extras, all of the row's length.
-    Returns `input_ids` [B, T] (pad_id), `labels` [B, T] (-100), `attention_mask` [B, T]
-    (1 on real tokens) and each extra [B, T] padded with `pad_values.get(key, 0)`.
-    """
-    import torch
-
-    if not rows:
-        raise ValueError("collate: empty batch")
-    pad_values = {"input_ids": pad_id, "labels": -100, **(pad_values or {})}
-    width = max(len(row["input_ids"]) for row in rows)
-    batch: dict[str, torch.Tensor] = {}
-    for key in rows[0]:
-        fill = pad_values.get(key, 0)
-        out = torch.full((len(rows), width), fill, dtype=torch.long)
-        for i, row in enumerate(rows):
-            if len(row[key]) != len(row["input_ids"]):
-                raise ValueError(f"collate: field {key!r} of row {i} has length {len(row[key])}, "
-                                 f"input_ids has {len(row['input_ids'])}")
-            out[i, : len(row[key])] = torch.tensor(row[key], dtype=torch.long)
-        batch[key] = out
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        mask[i, : len(row["input_ids"])] = 1
-    batch["attention_mask"] = mask
-    return {key: value.to(device) for key, value in batch.items()}
-
-
-def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
-    """A permutation of range(n), fixed by (seed, epoch)."""
-    order = list(range(n))
-    random.Random(f"{seed}/{epoch}").shuffle(order)
-    return order
-
-
-def batch_indices(n: int, seed: int, step: int, batch_size: int, rank: int = 0, world_size: int = 1) -> list[int]:
-    """Indices of the training examples of optimizer step `step` that this rank processes.
-
-    The global batch is the `batch_size` examples at stream positions [step*B, (step+1)*B) of
-    an endless sequence of shuffled epochs; rank r takes the r-th contiguous 1/world_size of it
-    (the data position of a run is therefore step * batch_size).
-    """
-    if batch_size % world_size:
-        raise ValueError(f"batch size {batch_size} is not divisible by the number of processes {world_size}")
-    local = batch_size // world_size
-    start = step * batch_size + rank * local
-    out, orders = [], {}
-    for position in range(start, start + local):
-        epoch, index = divmod(position, n)
-        if epoch not in orders:
-            orders[epoch] = epoch_order(n, seed, epoch)
-        out.append(orders[epoch][index])
-    return out
+def sha256_file(path: str | Path) -> str:
+    """The hex sha256 of a file (cached while its size and modification time stay the same)."""
+    stat = Path(path).stat()
+    return _sha256(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
 
 
 # -- task options -------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 `latent bench run` works unchanged under `torchrun --nproc-per-node N`: torchrun sets RANK,
 WORLD_SIZE and LOCAL_RANK, `setup` joins the process group (NCCL on GPUs, gloo on the CPU),
-each rank trains on its shard of every global batch (baselines.data.batch_indices) with the
+each rank trains on its shard of every global batch (baselines.batching.batch_indices) with the
 method's model wrapped in DistributedDataParallel, and only rank 0 prints, checkpoints and
 writes results; evaluation counts are summed over ranks. Without those variables everything
 runs in one process and these helpers do nothing.

@@ -12,7 +12,7 @@ from importlib import metadata
 import torch
 
 from baselines.data import REPO_ROOT
-from baselines.result import Environment
+from baselines.results import Environment
 
 PACKAGES = ("torch", "transformers", "tokenizers", "latent-atlas")
 
@@ -50,7 +50,11 @@ COMMIT_ENV = "LATENT_GIT_COMMIT"
 
 def describe(ctx, precision: str) -> Environment:
     commit = _git("rev-parse", "HEAD")
+    # dirty: a tracked file differs from the commit, or code not in git sits in the package
     status = _git("status", "--porcelain", "--untracked-files=no")
+    untracked = _git("status", "--porcelain", "--untracked-files=all", "--", "baselines", "scripts")
+    if status is not None and untracked is not None:
+        status += untracked
     if os.environ.get(COMMIT_ENV):
         # a copy of the tree sent elsewhere (e.g. to a remote GPU machine), whose own .git is
         # missing or stale: the commit it was copied from, as the sender states it; dirtiness

@@ -5,15 +5,21 @@ Training (one loop for all methods): AdamW (fused on CUDA; weight decay on matri
 linear warmup then cosine decay to lr x min_lr_ratio, gradient clipping, bf16 autocast on CUDA
 (fp32 on the CPU), SDPA attention (without the cuDNN kernel: baselines/attention.py). Each step
 takes the next `batch_size` examples of a deterministic shuffled stream
-(baselines.data.batch_indices), encodes them at the curriculum stage `method.stage_at(step,
-steps)` and right-pads them (baselines.data.collate); a stage change resets the optimizer when
+(baselines.batching.batch_indices), encodes them at the curriculum stage `method.stage_at(step,
+steps)` and right-pads them (baselines.batching.collate); a stage change resets the optimizer when
 the method's `config.reset_optimizer` is set. The budget rule is the same for every method and
 is recorded: optimizer steps x global batch size, with the analytic training FLOPs it took
 (compute.py).
 
+Model selection (baselines/selection.py): the model is evaluated on the validation split `evals`
+times during training; the weights with the best validation accuracy are kept and evaluated on
+the test split once, at the end. A sweep evaluates each knob value on validation and test and
+marks the one validation selects. The splits, their provenance and the vocabulary (training and
+validation texts only) come from baselines/splits.py.
+
 Evaluation: batched greedy generation through `method.generate`, scored by the task; accuracy,
 generated tokens, latent steps, forward passes and analytic FLOPs per example, latency per
-example at batch 1 (on `latency_n` examples) and at the eval batch size, peak memory.
+example at batch 1 (on `latency_n` test examples) and at the eval batch size, peak memory.
 
 Robustness: checkpoints every `checkpoint_every` steps (baselines/checkpoint.py) and `resume`;
 a non-finite loss ends the run as failed with the reason; CUDA out-of-memory names the
@@ -27,26 +33,28 @@ import math
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from baselines import checkpoint, ddp
+from baselines import checkpoint, ddp, registry
 from baselines.attention import attention_kernels
 from baselines.backbone import BackboneConfig, build_backbone, count_parameters
+from baselines.batching import batch_indices, collate
 from baselines.compute import (Shape, inference_flops, peak_memory_mb, reset_peak_memory, timed, train_step_flops,
                                work_flops)
-from baselines.data import REPO_ROOT, batch_indices, collate, full_text, resolve_data_dir
+from baselines.data import REPO_ROOT, resolve_data_dir, sha256_file
+from baselines.format import extract_answer
 from baselines.methods import get_method
-from baselines.methods.base import Method, extract_answer
-from baselines.result import Budget, Metrics, Result, write_result
+from baselines.methods.base import Method
+from baselines.results import Budget, Metrics, Result, Selection, Sweep, write_result
+from baselines.selection import Selector, evaluation_steps
+from baselines.splits import load_splits, unknown_token_fraction
 from baselines.suites import RunSpec
 from baselines.tasks import get_task
 from baselines.tokenizer import build_tokenizer, cache_encodings, load_gpt2_tokenizer, load_tokenizer
-
-GENERATED_EVAL_N = 500  # evaluation examples generated when a task has no official split
 
 
 @dataclass
@@ -82,13 +90,15 @@ class RunFailed(RuntimeError):
 
 
 def run(method: str, task: str, budget: TrainBudget, options: RunOptions | None = None, **settings) -> Result:
-    """Train `method` on `task` within `budget` and evaluate it once; other RunSpec fields as keywords."""
+    """Train `method` on `task` within `budget`, select on validation, evaluate on test once;
+    other RunSpec fields as keywords."""
     spec = RunSpec(method=method, task=task, steps=budget.steps, batch_size=budget.batch_size, **settings)
     return execute(spec, options or RunOptions())[0]
 
 
 def sweep(spec: RunSpec, knob_values: list[int | float], options: RunOptions | None = None) -> list[Result]:
-    """Train once, evaluate at each value of the method's compute knob: one Result per value."""
+    """Train once, evaluate at each value of the method's compute knob on validation and test:
+    one Result per value, the validation-selected one marked."""
     return execute(spec, options or RunOptions(), knob_values)
 
 
@@ -106,6 +116,19 @@ def _method_config(spec: RunSpec):
         return cls, cls.Config(**fields)
     except TypeError as exc:
         raise ValueError(f"method {spec.method}: bad option ({exc}); see `latent bench ls`") from None
+
+
+def _code_files(spec: RunSpec) -> dict[str, dict]:
+    """The method's and the task's files: repository paths (git records them), or, for files from
+    LATENT_METHOD_DIRS / LATENT_TASK_DIRS, the path and the sha256 of the file."""
+    out = {}
+    for kind, entry in (("method", registry.method(spec.method)), ("task", registry.task(spec.task))):
+        path = Path(entry.path)
+        if path.is_relative_to(REPO_ROOT):
+            out[kind] = {"file": path.relative_to(REPO_ROOT).as_posix()}
+        else:
+            out[kind] = {"file": str(path), "sha256": sha256_file(path)}
+    return out
 
 
 def _tokenizer(spec: RunSpec, texts: list[str], saved: Path | None):
@@ -152,8 +175,10 @@ def _oom_advice(where: str, knob: str | None) -> str:
 # -- training -------------------------------------------------------------------------------------
 
 def _train(spec: RunSpec, method: Method, model, train_set, ctx: ddp.Context, folder: Path,
-           options: RunOptions, shape: Shape, record: dict) -> None:
-    """Run the optimizer steps not yet done, keeping `record` (step, losses, FLOPs, time) current."""
+           options: RunOptions, shape: Shape, record: dict, selector: Selector, validate) -> Selector:
+    """Run the optimizer steps not yet done, keeping `record` (step, losses, FLOPs, time) current;
+    `validate()` (validation Metrics of the current weights) runs when `selector` says it is due.
+    Returns the selector (the one from the checkpoint when resuming)."""
     device = ctx.device
     core = ddp.unwrap(model)
     optimizer = _optimizer(core, spec, device)
@@ -166,6 +191,7 @@ def _train(spec: RunSpec, method: Method, model, train_set, ctx: ddp.Context, fo
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["scheduler"])
         checkpoint.set_rng_state(state["rng"])
+        selector = Selector.from_state(state["selection"])
         record.update(state["record"], resumed_from=state["record"]["step"])
         if ctx.is_main:
             print(f"resuming from step {record['step']} ({folder / checkpoint.FILE})", file=sys.stderr)
@@ -222,13 +248,16 @@ def _train(spec: RunSpec, method: Method, model, train_set, ctx: ddp.Context, fo
         record["final_loss"] = loss
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.4f}", stage=stage)
+        if selector.due(record["step"]):
+            selector.offer(record["step"], validate(), core)
+            model.train()
         if options.checkpoint_every and (record["step"] % options.checkpoint_every == 0 or record["step"] == spec.steps):
             record["time_s"] = time.perf_counter() - start_time
             if ctx.is_main:
                 checkpoint.save(folder, {"model": core.state_dict(), "optimizer": optimizer.state_dict(),
                                          "scheduler": schedule.state_dict(), "rng": checkpoint.rng_state(),
                                          "record": dict(record), "data_position": record["step"] * spec.batch_size,
-                                         "spec": asdict(spec)})
+                                         "selection": selector.state(), "spec": asdict(spec)})
             ddp.barrier(ctx)
     bar.close()
     record["time_s"] = time.perf_counter() - start_time
@@ -237,12 +266,15 @@ def _train(spec: RunSpec, method: Method, model, train_set, ctx: ddp.Context, fo
     record["ranks_agree"] = ddp.agree(record["param_checksum"], ctx)
     if not record["ranks_agree"]:
         raise RunFailed("the processes ended training with different parameters")
+    return selector
 
 
 # -- evaluation -----------------------------------------------------------------------------------
 
 def _evaluate(method: Method, model, task, examples, spec: RunSpec, budget: int | None, ctx: ddp.Context,
-              shape: Shape, options: RunOptions) -> Metrics:
+              shape: Shape, options: RunOptions, split: str, latency_n: int) -> Metrics:
+    """Metrics of the current weights on `examples` (of `split`) at compute `budget`; `latency_n`
+    of them are also timed one at a time."""
     device = ctx.device
     core = ddp.unwrap(model)
     core.eval()
@@ -253,7 +285,7 @@ def _evaluate(method: Method, model, task, examples, spec: RunSpec, budget: int 
     if device.type == "cuda" and shard:  # warm-up (kernel selection, allocator) outside the timings
         with torch.no_grad(), _autocast(device):
             method.generate(core, shard[: spec.eval_batch_size], budget)
-    bar = tqdm(total=len(shard), desc=f"{spec.method} eval", unit="ex", dynamic_ncols=True,
+    bar = tqdm(total=len(shard), desc=f"{spec.method} {split}", unit="ex", dynamic_ncols=True,
                disable=not (options.progress and ctx.is_main))
     for start in range(0, len(shard), spec.eval_batch_size):
         batch = shard[start:start + spec.eval_batch_size]
@@ -272,8 +304,8 @@ def _evaluate(method: Method, model, task, examples, spec: RunSpec, budget: int 
     bar.close()
     peak = peak_memory_mb(device)
     latency1 = None
-    if ctx.is_main and spec.latency_n > 0:
-        single = shard[: spec.latency_n]
+    if ctx.is_main and latency_n > 0:
+        single = shard[:latency_n]
         times = []
         for ex in single:
             with torch.no_grad(), _autocast(device):
@@ -281,7 +313,7 @@ def _evaluate(method: Method, model, task, examples, spec: RunSpec, budget: int 
         latency1 = 1000 * sum(times) / len(times) if times else None
     correct, tokens, latent, passes, flops, n = ddp.all_reduce_sum(totals, ctx)
     n_local = max(1, len(shard))
-    return Metrics(split=spec.eval_split, n_examples=int(n), accuracy=correct / max(n, 1),
+    return Metrics(split=split, n_examples=int(n), accuracy=correct / max(n, 1),
                    generated_tokens=tokens / max(n, 1), latent_steps=latent / max(n, 1),
                    forward_passes=passes / max(n, 1), inference_flops=flops / max(n, 1),
                    latency_ms_batch1=latency1, latency_ms_batchN=1000 * seconds / n_local,
@@ -306,17 +338,13 @@ def execute(spec: RunSpec, options: RunOptions, knob_values: list[int | float] |
         raise ValueError(f"--batch-size {spec.batch_size} is not divisible by the {ctx.world_size} processes")
     method_cls, method_config = _method_config(spec)
     task = get_task(spec.task, resolve_data_dir(options.data_dir), **spec.task_options)
-    train_set = task.examples("train", spec.train_n, spec.seed)
-    eval_n = spec.eval_n if spec.eval_n is not None or task.load(spec.eval_split) is not None else GENERATED_EVAL_N
-    eval_set = task.examples(spec.eval_split, eval_n, spec.seed)
-    if not train_set or not eval_set:
-        raise ValueError(f"task {spec.task}: empty training or evaluation set")
+    splits = load_splits(task, spec.train_n, spec.valid_n, spec.test_n, spec.seed, spec.eval_seed)
 
-    identity = {k: v for k, v in asdict(spec).items() if k not in ("eval_split", "eval_n", "eval_batch_size", "latency_n")}
+    identity = {k: v for k, v in asdict(spec).items() if k not in ("test_n", "eval_batch_size", "latency_n")}
     identity["task_version"] = task.version
     folder = Path(options.checkpoint_dir) / f"{spec.task}-{spec.method}-{checkpoint.run_key(identity)}"
     saved = folder / "tokenizer" if options.resume else None
-    tokenizer = _tokenizer(spec, [full_text(ex) for ex in train_set + eval_set], saved)
+    tokenizer = _tokenizer(spec, splits.vocabulary_texts(), saved)  # never the test texts
     if ctx.is_main and options.checkpoint_every:
         checkpoint.save_tokenizer(folder, tokenizer)
     method = method_cls(method_config, cache_encodings(tokenizer))
@@ -331,8 +359,10 @@ def execute(spec: RunSpec, options: RunOptions, knob_values: list[int | float] |
                        "n_layer": backbone.config.n_layer, "n_embd": backbone.config.n_embd,
                        "n_head": backbone.config.n_head, "n_positions": backbone.config.n_positions,
                        "n_params": count_parameters(backbone), "vocab_size": len(tokenizer),
-                       "tokenizer": spec.tokenizer},
+                       "tokenizer": spec.tokenizer, "vocabulary_from": "train+valid"},
+                data=splits.provenance, recipe={**asdict(spec), "code": _code_files(spec)},
                 environment=environment.describe(ctx, precision), started_at=started)
+    base["data"]["test"]["unknown_token_fraction"] = unknown_token_fraction(tokenizer, splits.test)
 
     def budget(record: dict) -> Budget:
         return Budget(optimizer_steps=record["step"], batch_size=spec.batch_size,
@@ -340,7 +370,7 @@ def execute(spec: RunSpec, options: RunOptions, knob_values: list[int | float] |
 
     def train_info(record: dict) -> dict:
         keys = ("final_loss", "loss_curve", "time_s", "stages", "resumed_from", "param_checksum", "ranks_agree")
-        return {**{k: record.get(k) for k in keys}, "train_examples": len(train_set), "lr": spec.lr,
+        return {**{k: record.get(k) for k in keys}, "train_examples": len(splits.train), "lr": spec.lr,
                 "warmup_steps": spec.warmup_steps, "weight_decay": spec.weight_decay, "grad_clip": spec.grad_clip,
                 "micro_batch_size": spec.micro_batch_size, "min_lr_ratio": spec.min_lr_ratio,
                 "budget_rule": "optimizer steps x global batch size"}
@@ -353,26 +383,49 @@ def execute(spec: RunSpec, options: RunOptions, knob_values: list[int | float] |
     run_id = environment.run_id(spec)
     record = {"step": 0, "stage": None, "flops": 0.0, "time_s": 0.0, "loss_curve": [], "stages": [],
               "final_loss": None, "resumed_from": None}
-    where = "training"
+    phase = {"where": "training"}  # what an out-of-memory error happened during
+
+    def evaluate(split: str, value: int | None, latency_n: int = 0) -> Metrics:
+        examples = splits.valid if split == "valid" else splits.test
+        outer, phase["where"] = phase["where"], "evaluation"
+        metrics = _evaluate(method, model, task, examples, spec, value, ctx, shape, options, split, latency_n)
+        phase["where"] = outer
+        return metrics
+
     try:
-        _train(spec, method, model, train_set, ctx, folder, options, shape, record)
-        where = "evaluation"
-        values = knob_values or [None]
+        selector = Selector(evaluation_steps(spec.steps, spec.evals))
+        selector = _train(spec, method, model, splits.train, ctx, folder, options, shape, record, selector,
+                          lambda: evaluate("valid", None))
+        phase["where"] = "evaluation"
+        selector.restore(ddp.unwrap(model))
+        selection = Selection(evaluations=selector.evaluations, selected_step=selector.best_step,
+                              valid_examples=len(splits.valid))
+        knob = type(method).knob
+        if knob_values:  # a sweep: each value on validation and on test; validation chooses
+            evals = {v: (evaluate("valid", v).model_copy(update={"step": selector.best_step}),
+                         evaluate("test", v, spec.latency_n).model_copy(update={"step": selector.best_step}))
+                     for v in knob_values}
+            chosen = max(knob_values, key=lambda v: (evals[v][0].accuracy, -v))
+            sweeps = {v: Sweep(values=list(knob_values), selected_value=chosen, selected=v == chosen)
+                      for v in knob_values}
+        else:  # the trained setting: the selected weights' validation metrics, then test once
+            evals = {None: (selector.best_metrics, evaluate("test", None, spec.latency_n)
+                            .model_copy(update={"step": selector.best_step}))}
+            sweeps = {None: None}
         results = []
-        for value in values:
-            metrics = _evaluate(method, model, task, eval_set, spec, value, ctx, shape, options)
-            knob = type(method).knob
+        for value, (valid, test) in evals.items():
             knob_value = value if value is not None else (getattr(method.config, knob) if knob else None)
             if knob and knob_value is None:  # a knob whose default is derived: what generation used
-                knob_value = round(metrics.latent_steps)
-            suffix = f"-{knob}{value}" if value is not None and len(values) > 1 else ""
+                knob_value = round(test.latent_steps)
+            suffix = f"-{knob}{value}" if value is not None and len(evals) > 1 else ""
             results.append(finish(Result(run_id=run_id + suffix, status="completed", knob_value=knob_value,
-                                         budget=budget(record), train=train_info(record), eval=[metrics],
-                                         finished_at=environment.now(), **base)))
+                                         budget=budget(record), train=train_info(record), eval=[valid, test],
+                                         selection=selection, sweep=sweeps[value], finished_at=environment.now(),
+                                         **base)))
         return results
     except (RunFailed, torch.cuda.OutOfMemoryError) as exc:
         if isinstance(exc, torch.cuda.OutOfMemoryError):
-            reason = f"CUDA out of memory during {where}: {_oom_advice(where, type(method).knob)}"
+            reason = f"CUDA out of memory during {phase['where']}: {_oom_advice(phase['where'], type(method).knob)}"
         else:
             reason = str(exc)
         result = finish(Result(run_id=run_id, status="failed", failure=reason, budget=budget(record),

@@ -10,7 +10,7 @@ Because the space is part of the token, decoding is plain concatenation and give
 exact text (`decode(encode(t)) == t` for any text made of known pieces); nothing is lost for
 the scorers. Unknown pieces map to `<unk>`.
 
-The special tokens of baselines.methods.base (SPECIAL_TOKENS: <pad> <eos> <bot> <eot> <latent>
+The special tokens of baselines/format.py (SPECIAL_TOKENS: <pad> <eos> <bot> <eot> <latent>
 <pause>) are added to every tokenizer, with `pad_token=<pad>` and `eos_token=<eos>`. Tokenizers
 are saved next to a run's checkpoint with `save_pretrained` and read back with `load_tokenizer`.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-from baselines.methods.base import EOS, PAD, SPECIAL_TOKENS
+from baselines.format import EOS, PAD, SPECIAL_TOKENS
 
 UNK = "<unk>"
 

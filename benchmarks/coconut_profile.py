@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _gpu import RESULTS_DIR, command_line, device_name, print_table, versions, write_result  # noqa: E402
 from coconut_step import autocast, build, dense_pass, setup, strict_fp32  # noqa: E402
 
-from baselines.data import collate  # noqa: E402
+from baselines.batching import collate  # noqa: E402
 
 
 def measure(fn, device: torch.device, repeat: int, top: int) -> tuple[list[dict], dict]:

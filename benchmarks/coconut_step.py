@@ -41,10 +41,12 @@ from _gpu import (RESULTS_DIR, command_line, device_name, median, peak_gib, prin
                   time_ms, versions, write_result)
 
 from baselines.backbone import BackboneConfig, build_backbone  # noqa: E402
-from baselines.data import collate, resolve_data_dir  # noqa: E402
+from baselines.batching import collate  # noqa: E402
+from baselines.data import resolve_data_dir  # noqa: E402
 from baselines.generation import positions_from_mask  # noqa: E402
 from baselines.methods.base import BOT, EOT, LATENT  # noqa: E402
-from baselines.methods.coconut import Coconut, Config, example_parts  # noqa: E402
+from baselines.methods.coconut import Coconut, Config  # noqa: E402
+from baselines.methods.engines.latent import example_parts  # noqa: E402
 from baselines.tasks import get_task  # noqa: E402
 from baselines.tokenizer import load_gpt2_tokenizer  # noqa: E402
 

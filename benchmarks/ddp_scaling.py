@@ -95,7 +95,7 @@ def worker(args) -> int:
     """One rank of a scaling run: times DDP training steps, rank 0 writes them to --out."""
     from baselines import ddp
     from baselines.backbone import BackboneConfig, build_backbone
-    from baselines.data import collate
+    from baselines.batching import collate
     from baselines.methods._gpt2 import LeanGPT2
     from coconut_step import autocast, build, setup
 

@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         key, _, value = item.partition("=")
         options[key] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
     spec = RunSpec(method=args.method, task="prosqa", steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                   model_size=args.model_size, seed=args.seed, train_n=args.train_n, eval_n=64,
+                   model_size=args.model_size, seed=args.seed, train_n=args.train_n, evals=1, valid_n=64, test_n=64,
                    method_options=options, latency_n=0)
     with tempfile.TemporaryDirectory() as tmp:
         run_options = RunOptions(device=args.device, data_dir=str(data_dir), results_dir=Path(tmp) / "results",

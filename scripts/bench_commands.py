@@ -1,7 +1,8 @@
 """`latent bench run|sweep|ls|report|validate`: the harness from the command line.
 
-Thin wrappers over baselines/ (harness, suites, registries, result schema). torch is imported
-only inside the commands that train, so `latent --help` and the catalog commands stay light.
+Thin wrappers over baselines/ (harness, suites, registry.py, results.py). torch is imported only
+inside the commands that train, so `latent --help`, `bench ls`, `bench report` and the catalog
+commands stay light.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ import argparse
 import json
 import os
 import sys
-import tempfile
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -22,8 +22,8 @@ SPEC_FLAGS = {  # --flag -> RunSpec field (only flags given on the command line 
     "steps": "steps", "batch_size": "batch_size", "micro_batch_size": "micro_batch_size", "lr": "lr",
     "weight_decay": "weight_decay", "warmup_steps": "warmup_steps", "grad_clip": "grad_clip",
     "model_size": "model_size", "model": "model", "tokenizer": "tokenizer", "n_positions": "n_positions",
-    "seed": "seed", "train_n": "train_n", "eval_split": "eval_split", "eval_n": "eval_n",
-    "eval_batch_size": "eval_batch_size", "latency_n": "latency_n", "knob": "knob",
+    "seed": "seed", "train_n": "train_n", "evals": "evals", "valid_n": "valid_n", "test_n": "test_n",
+    "eval_seed": "eval_seed", "eval_batch_size": "eval_batch_size", "latency_n": "latency_n", "knob": "knob",
 }
 
 
@@ -56,8 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     sweep = sub.add_parser("sweep", help="train once, evaluate at several values of the compute knob",
                            description="Train METHOD on TASK once, then evaluate at each value of its test-time "
-                           "compute knob: one result file per value. Example: latent bench sweep --method pause "
-                           "--task prosqa --knob-values 0,1,2,4")
+                           "compute knob on the validation and the test split: one result file per value, the "
+                           "value with the best validation accuracy marked as selected. Example: latent bench "
+                           "sweep --method pause --task prosqa --knob-values 0,1,2,4")
     _add_run_arguments(sweep)
     sweep.add_argument("--knob-values", required=True, help="comma-separated numbers, e.g. 0,1,2,4 or 0.9,0.99")
     sweep.set_defaults(func=cmd_sweep)
@@ -69,7 +70,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ls.set_defaults(func=cmd_ls)
 
     report = sub.add_parser("report", help="a table of the results, and rebuild results/index.json",
-                            description="Print one line per result file and rewrite the index (results/index.json).")
+                            description="Print one line per result file, then accuracy over seeds (mean ± std "
+                            "[95%% t-interval]) per task, method, knob value and setting, and rewrite the index "
+                            "(results/index.json).")
     report.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="results folder (default: results/)")
     report.add_argument("--task", help="only this task")
     report.add_argument("--method", help="only this method")
@@ -77,7 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     validate = sub.add_parser("validate", help="check every result JSON against the schema",
                               description="Check every results/<task>/<method>/*.json against the Result schema "
-                              "(baselines/result.py); each problem names the file and the field.")
+                              "(baselines/results.py); each problem names the file and the field.")
     validate.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="results folder (default: results/)")
     validate.set_defaults(func=cmd_validate)
 
@@ -109,11 +112,14 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     model.add_argument("--seed", type=int, help="random seed (default 0)")
     model.add_argument("--train-n", type=int, help="training examples to generate or read (default 10000)")
     model.add_argument("--data-dir", help="folder with the official data files (else $LATENT_DATA_DIR, else ../shared/data)")
-    ev = p.add_argument_group("evaluation")
-    ev.add_argument("--eval-split", choices=["valid", "test"], help="split to evaluate on (default test)")
-    ev.add_argument("--eval-n", type=int, help="evaluation examples (default: the whole official split, or 500)")
+    ev = p.add_argument_group("evaluation (selection on the validation split, the test split once at the end)")
+    ev.add_argument("--evals", type=int, help="validation evaluations during training, evenly spaced; the best "
+                    "checkpoint is kept (default 5)")
+    ev.add_argument("--valid-n", type=int, help="validation examples (default: the whole official split, or 500)")
+    ev.add_argument("--test-n", type=int, help="test examples (default: the whole official split, or 500)")
+    ev.add_argument("--eval-seed", type=int, help="seed of generated validation and test sets (default 0)")
     ev.add_argument("--eval-batch-size", type=int, help="generation batch size (default 64)")
-    ev.add_argument("--latency-n", type=int, help="examples timed one at a time (default 16)")
+    ev.add_argument("--latency-n", type=int, help="test examples timed one at a time (default 16)")
     where = p.add_argument_group("where")
     where.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     where.add_argument("--results-dir", type=Path, help="results folder (default: results/; build/smoke-results/ "
@@ -185,11 +191,13 @@ def _is_main() -> bool:
 def _summary(result, path_root: Path) -> str:
     if result.status != "completed":
         return f"{result.task['name']} {result.method}: FAILED: {result.failure}"
-    m = result.eval[0]
+    valid, test = result.metrics("valid"), result.metrics("test")
     knob = f" {result.knob}={result.knob_value}" if result.knob else ""
-    return (f"{result.task['name']} {result.method}{knob}: accuracy {m.accuracy:.3f} on {m.n_examples} {m.split} "
-            f"examples, {m.generated_tokens:.1f} tokens, {m.forward_passes:.1f} passes, "
-            f"{m.inference_flops:.3g} FLOPs per example -> {path_root / result.task['name'] / result.method / result.run_id}.json")
+    chosen = " (selected on validation)" if result.sweep is not None and result.sweep.selected else ""
+    return (f"{result.task['name']} {result.method}{knob}{chosen}: test accuracy {test.accuracy:.3f} on "
+            f"{test.n_examples} examples (validation {valid.accuracy:.3f} at step {result.selection.selected_step}), "
+            f"{test.generated_tokens:.1f} tokens, {test.forward_passes:.1f} passes, "
+            f"{test.inference_flops:.3g} FLOPs per example -> {path_root / result.task['name'] / result.method / result.run_id}.json")
 
 
 def _number(text: str) -> int | float:
@@ -250,31 +258,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError(f"--knob-values {args.knob_values!r}: expected comma-separated numbers") from None
     if not values:
         raise UsageError("--knob-values: give at least one value")
-    from baselines.methods import get_method
+    from baselines import registry
 
-    if args.method and get_method(args.method).knob is None:
+    if args.method and registry.method(args.method).knob is None:
         raise UsageError(f"method {args.method} has no compute knob to sweep")
     return _execute(args, values)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from dataclasses import MISSING
-
-    from baselines.methods import all_methods, method_summary
+    from baselines import registry
     from baselines.suites import SUITES
-    from baselines.tasks import available_tasks, get_task_class
 
-    methods = []
-    for name, cls in all_methods().items():
-        config = {f.name: (f.default if f.default is not MISSING else None) for f in fields(cls.Config)}
-        methods.append({"name": name, "paper": cls.paper, "knob": cls.knob,
-                        "knob_default": config.get(cls.knob) if cls.knob else None,
-                        "config": config, "summary": method_summary(cls)})
-    tasks = []
-    for name in available_tasks():
-        cls = get_task_class(name)
-        tasks.append({"name": name, "version": cls.version, "options": dict(getattr(cls, "defaults", {})),
-                      "description": cls.description})
+    methods = [{"name": m.name, "module": m.module, "variant_of": m.variant_of, "paper": m.paper, "knob": m.knob,
+                "knob_default": m.knob_default, "config": m.defaults(), "summary": m.summary,
+                "path": str(m.path)} for m in registry.methods().values()]
+    tasks = [{"name": t.name, "version": t.version, "options": t.options, "chance": t.chance,
+              "description": t.description, "path": str(t.path)} for t in registry.tasks().values()]
     suites = {name: {"task": s.task, "task_options": s.task_options, "steps": s.steps, "batch_size": s.batch_size,
                      "model_size": s.model_size} for name, s in SUITES.items()}
     if args.json:
@@ -288,7 +287,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
     print("tasks:")
     for t in tasks:
         options = ", ".join(f"{k}={v}" for k, v in t["options"].items()) or "no options"
-        print(f"  {t['name']:<16} v{t['version']}  {options:<20} {t['description']}")
+        chance = f"chance {t['chance']}" if t["chance"] is not None else "chance computed"
+        print(f"  {t['name']:<16} v{t['version']}  {options:<20} {chance:<12} {t['description']}")
     print("suites:")
     for name, s in suites.items():
         options = "".join(f" {k}={v}" for k, v in s["task_options"].items())
@@ -296,97 +296,49 @@ def cmd_ls(args: argparse.Namespace) -> int:
     return 0
 
 
-def _index_entry(result, path: Path, root: Path) -> dict:
-    m = result.eval[0] if result.eval else None
-    return {"path": path.relative_to(root).as_posix(), "run_id": result.run_id, "status": result.status,
-            "task": result.task["name"], "task_version": result.task["version"], "task_options": result.task["options"],
-            "method": result.method, "paper": result.paper, "knob": result.knob, "knob_value": result.knob_value,
-            "suite": result.suite, "seed": result.seed, "model_size": result.model.get("size"),
-            "optimizer_steps": result.budget.optimizer_steps, "batch_size": result.budget.batch_size,
-            "split": m.split if m else None, "accuracy": m.accuracy if m else None,
-            "generated_tokens": m.generated_tokens if m else None, "forward_passes": m.forward_passes if m else None,
-            "inference_flops": m.inference_flops if m else None, "device": result.environment.device,
-            "finished_at": result.finished_at}
-
-
-def write_index(root: Path, entries: list[dict]) -> Path:
-    """results/index.json, written atomically."""
-    from baselines.result import SCHEMA_VERSION
-
-    path = root / "index.json"
-    root.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"schema_version": SCHEMA_VERSION, "runs": entries}, handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _result_files(root: Path) -> list[Path]:
-    return [p for p in sorted(root.glob("*/*/*.json"))
-            if not p.name.startswith(".") and p.relative_to(root).parts[0] != "studies"]
-
-
-def _load(path: Path):
-    from pydantic import ValidationError
-
-    from baselines.result import Result
-
-    try:
-        return Result.model_validate_json(path.read_text(encoding="utf-8")), []
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-            problems.append(f"{path}: {where}: {error['msg']}")
-        return None, problems
-
-
 def cmd_report(args: argparse.Namespace) -> int:
+    from baselines import results
+
     root = args.results_dir
-    rows, entries, bad = [], [], 0
-    for path in _result_files(root):
-        result, problems = _load(path)
-        if result is None:
-            bad += 1
-            print("\n".join(problems), file=sys.stderr)
-            continue
-        entries.append(_index_entry(result, path, root))
-        if (args.task and result.task["name"] != args.task) or (args.method and result.method != args.method):
-            continue
-        rows.append(entries[-1])
-    index = write_index(root, entries)
-    header = f"{'task':<16}{'method':<26}{'knob':<14}{'split':<7}{'acc':>7}{'tokens':>8}{'passes':>8}{'FLOPs/ex':>11}  {'suite':<13}run"
-    print(header)
+    index, entries, problems = results.write_index(root)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+    rows = [e for e in entries if (not args.task or e["task"] == args.task) and (not args.method or e["method"] == args.method)]
+    print(f"{'task':<16}{'method':<26}{'knob':<14}{'valid':>7}{'test':>7}{'tokens':>8}{'passes':>8}{'FLOPs/ex':>11}"
+          f"  {'suite':<13}run")
+
+    def number(value, spec: str) -> str:
+        return "-" if value is None else format(value, spec)
+
     for e in rows:
-        knob = f"{e['knob']}={e['knob_value']}" if e["knob"] else "-"
-        acc = f"{e['accuracy']:.3f}" if e["accuracy"] is not None else e["status"]
-        tokens = f"{e['generated_tokens']:.1f}" if e["generated_tokens"] is not None else "-"
-        passes = f"{e['forward_passes']:.1f}" if e["forward_passes"] is not None else "-"
-        flops = f"{e['inference_flops']:.3g}" if e["inference_flops"] is not None else "-"
-        print(f"{e['task']:<16}{e['method']:<26}{knob:<14}{e['split'] or '-':<7}{acc:>7}{tokens:>8}{passes:>8}{flops:>11}"
-              f"  {e['suite'] or '-':<13}{e['run_id']}")
-    print(f"{len(rows)} result(s); index: {index}" + (f"; {bad} invalid file(s) skipped (run `latent bench validate`)" if bad else ""))
-    return 1 if bad else 0
+        knob = f"{e['knob']}={e['knob_value']}" + ("*" if e["sweep_selected"] else "") if e["knob"] else "-"
+        test = number(e["accuracy"], ".3f") if e["status"] == "completed" else e["status"]
+        print(f"{e['task']:<16}{e['method']:<26}{knob:<14}{number(e['valid_accuracy'], '.3f'):>7}{test:>7}"
+              f"{number(e['generated_tokens'], '.1f'):>8}{number(e['forward_passes'], '.1f'):>8}"
+              f"{number(e['inference_flops'], '.3g'):>11}  {e['suite'] or '-':<13}{e['run_id']}")
+    chosen = [r for r in results.read_results_lenient(root)
+              if (not args.task or r.task["name"] == args.task) and (not args.method or r.method == args.method)]
+    groups = results.aggregate(chosen)
+    if groups:
+        print("\nover seeds: test accuracy % mean ± std [95% t-interval] (chance), per task, method, knob value, setting")
+        for g in groups:
+            stat = g.stat("accuracy", "test")
+            options = "".join(f" {k}={v}" for k, v in g.task_options.items())
+            knob = f" {g.knob}={g.knob_value}" if g.knob else ""
+            chance = f" (chance {100 * g.chance:.0f})" if g.chance is not None else ""
+            flags = (" [schema 1: no validation selection]" if g.legacy else "") + (" *" if g.sweep_selected else "")
+            print(f"  {g.task}{options} {g.method}{knob}: {stat.text(100)} over seeds {g.seeds}{chance}{flags}")
+    print(f"{len(rows)} result(s); index: {index}"
+          + (f"; {len(problems)} problem(s) in files left out (run `latent bench validate`)" if problems else "")
+          + ("; * = knob value selected on validation" if any(e["sweep_selected"] for e in rows) else ""))
+    return 1 if problems else 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    root = args.results_dir
-    files = _result_files(root)
-    bad = 0
-    for path in files:
-        result, problems = _load(path)
-        if result is not None:
-            expected = root / result.task["name"] / result.method / f"{result.run_id}.json"
-            if expected != path:
-                problems = [f"{path}: run_id/task/method do not match the file's place (expected {expected})"]
-        if problems:
-            bad += 1
-            print("\n".join(problems))
-    print(f"{len(files)} result file(s) checked, {bad} invalid")
-    return 1 if bad else 0
+    from baselines import results
+
+    checked, problems = results.validate(args.results_dir)
+    for lines in problems.values():
+        print("\n".join(lines))
+    print(f"{checked} result file(s) checked, {len(problems)} invalid")
+    return 1 if problems else 0

@@ -1,9 +1,9 @@
 """Everything the site is generated from, read without importing torch.
 
 - the catalog (catalog.load.load_catalog),
-- the baseline methods and tasks: modules in baselines/methods and baselines/tasks, read with
-  `ast` (docstring, class attributes, the config dataclass), never imported,
-- the harness results (results/<task>/<method>/<run_id>.json, baselines/result.py schema),
+- the baseline methods and tasks: baselines/registry.py reads their files with `ast` (docstring,
+  class attributes, the config dataclass, variants), never imports them,
+- the harness results (results/<task>/<method>/<run_id>.json, read with baselines/results.py),
 - recorded benchmark figures (benchmarks/results/*.json).
 
 Folders can be pointed elsewhere with LATENT_PAPERS_DIR, LATENT_RESULTS_DIR and
@@ -12,50 +12,23 @@ LATENT_BENCHMARKS_DIR (tests and benchmarks use fixtures this way).
 
 from __future__ import annotations
 
-import ast
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from baselines.result import Result
+from baselines import registry
+from baselines.registry import ConfigField, Module as ModuleInfo  # noqa: F401 (what the pages read)
+from baselines.results import Result, ResultError, read_result
 from catalog import METHODS_DIR, PAPERS_DIR, REPO_ROOT, RESULTS_DIR, SCHEMA_FILE
 from catalog.load import Catalog, load_catalog
-from catalog.methods import NOT_METHODS
 
-TASKS_DIR = REPO_ROOT / "baselines" / "tasks"
 BENCHMARKS_DIR = REPO_ROOT / "benchmarks" / "results"
 EXAMPLE_PAPER = PAPERS_DIR / "hao2024training.yaml"
 
 
 class InputError(Exception):
     """An input file the site cannot use; the message names the file and what is wrong."""
-
-
-@dataclass
-class ConfigField:
-    name: str
-    type: str
-    default: str
-
-
-@dataclass
-class ModuleInfo:
-    """A method or task module, as read from its source."""
-
-    name: str  # file stem
-    path: Path
-    doc: str  # module docstring ('' when missing)
-    attrs: dict[str, object] = field(default_factory=dict)  # constant class attributes (name, paper, knob, ...)
-    config: list[ConfigField] = field(default_factory=list)  # the config dataclass fields (methods)
-    variants: dict[str, str] = field(default_factory=dict)  # other registered names -> docstring
-
-    @property
-    def summary(self) -> str:
-        """The docstring's first paragraph."""
-        return self.doc.strip().split("\n\n", 1)[0].replace("\n", " ") if self.doc else ""
 
 
 @dataclass
@@ -88,115 +61,40 @@ def load_inputs() -> Inputs:
         schema_json = json.dumps(Paper.model_json_schema(), indent=2) + "\n"
     return Inputs(
         catalog=catalog,
-        methods=read_modules(METHODS_DIR, base="base"),
-        tasks=read_modules(TASKS_DIR, base="base"),
+        methods=_modules(registry.method_modules),
+        tasks=_modules(registry.task_modules),
         results=read_results(results_dir),
         benchmarks=read_benchmarks(benchmarks_dir),
         example_yaml=EXAMPLE_PAPER.read_text(encoding="utf-8") if EXAMPLE_PAPER.is_file() else "",
         schema_json=schema_json,
-        watch=[p for p in (papers_dir, results_dir, benchmarks_dir, METHODS_DIR, TASKS_DIR) if p.is_dir()],
+        watch=[p for p in (papers_dir, results_dir, benchmarks_dir, *registry.method_dirs(), *registry.task_dirs())
+               if p.is_dir()],
     )
 
 
-def read_modules(folder: Path, base: str) -> dict[str, ModuleInfo]:
-    """Each module of `folder` (base.py, __init__.py and _private.py skipped), keyed by file stem.
-
-    `base` is the interface module's stem (`base` for both folders); its config dataclass fields
-    are shown with each module's own."""
-    out: dict[str, ModuleInfo] = {}
-    if not folder.is_dir():
-        return out
-    shared = _parse(folder / f"{base}.py") if (folder / f"{base}.py").is_file() else None
-    shared_classes = {n.name: n for n in shared.body if isinstance(n, ast.ClassDef)} if shared else {}
-    for path in sorted(folder.glob("*.py")):
-        if path.stem in NOT_METHODS or path.stem.startswith("_"):
-            continue
-        out[path.stem] = _module_info(path, _parse(path), shared_classes)
-    return out
-
-
-def _parse(path: Path) -> ast.Module:
+def _modules(read, *args) -> dict[str, ModuleInfo]:
+    """The method or task files as the registry reads them; a file it cannot read is an InputError."""
     try:
-        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except SyntaxError as exc:
-        raise InputError(f"{path}:{exc.lineno}: cannot parse: {exc.msg}") from None
+        return read(*args)
+    except registry.RegistryError as exc:
+        raise InputError(str(exc)) from None
 
 
-def _module_info(path: Path, tree: ast.Module, shared: dict[str, ast.ClassDef]) -> ModuleInfo:
-    """The module's main class is the one whose `name` attribute is the file stem (else the first
-    class with a `name`); other classes with a `name` are registered variants of it."""
-    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
-    named = [(c, _constant_attrs(c)) for c in classes.values()]
-    named = [(c, attrs) for c, attrs in named if isinstance(attrs.get("name"), str)]
-    main = next(((c, a) for c, a in named if a["name"] == path.stem), named[0] if named else None)
-    attrs = dict(main[1]) if main else {}
-    config: list[ConfigField] = []
-    if main:
-        config_name = next(
-            (stmt.value.id for stmt in main[0].body
-             if _assigned_name(stmt) == "Config" and isinstance(stmt.value, ast.Name)),
-            None,
-        )  # fmt: skip
-        if config_name:
-            config = _config_fields(config_name, {**shared, **classes})
-    variants = {a["name"]: (ast.get_docstring(c) or "") for c, a in named if main and c is not main[0]}
-    return ModuleInfo(
-        name=path.stem, path=path, doc=ast.get_docstring(tree) or "", attrs=attrs, config=config, variants=variants
-    )
-
-
-def _assigned_name(stmt: ast.stmt) -> str | None:
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-        return stmt.targets[0].id
-    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
-        return stmt.target.id
-    return None
-
-
-def _constant_attrs(cls: ast.ClassDef) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for stmt in cls.body:
-        name = _assigned_name(stmt)
-        if name and isinstance(stmt.value, ast.Constant):
-            out[name] = stmt.value.value
-    return out
-
-
-def _config_fields(name: str, classes: dict[str, ast.ClassDef], seen: frozenset = frozenset()) -> list[ConfigField]:
-    """Fields of the dataclass `name`, inherited ones first (bases found among `classes`)."""
-    cls = classes.get(name)
-    if cls is None or name in seen:
-        return []
-    fields: dict[str, ConfigField] = {}
-    for base in cls.bases:
-        if isinstance(base, ast.Name):
-            for f in _config_fields(base.id, classes, seen | {name}):
-                fields[f.name] = f
-    for stmt in cls.body:
-        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-            annotation = ast.unparse(stmt.annotation)
-            if not annotation.startswith("ClassVar"):
-                default = ast.unparse(stmt.value) if stmt.value else ""
-                fields[stmt.target.id] = ConfigField(stmt.target.id, annotation, default)
-    return list(fields.values())
+def read_modules(folder: Path) -> dict[str, ModuleInfo]:
+    """The method or task files of one folder, keyed by file stem (baselines/registry.py)."""
+    return _modules(registry.method_modules, [folder])
 
 
 def read_results(root: Path) -> list[Result]:
     """Every run under root/<task>/<method>/*.json; a file that is not a valid Result is an error."""
+    from baselines.results import result_files
+
     out = []
-    if not root.is_dir():
-        return out
-    for path in sorted(root.glob("*/*/*.json")):
-        if path.relative_to(root).parts[0] == "studies":  # study summaries, not run results
-            continue
-        if path.name.startswith("."):
-            continue
+    for path in result_files(root) if root.is_dir() else []:
         try:
-            out.append(Result.model_validate_json(path.read_text(encoding="utf-8")))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-            raise InputError(f"{path}: not a valid result ({exc.error_count()} problem(s)); {where}: {first['msg']}") from None
+            out.append(read_result(path))
+        except ResultError as exc:
+            raise InputError(f"{path}: not a valid result ({len(exc.problems)} problem(s)); {exc.problems[0]}") from None
     return out
 
 

@@ -15,7 +15,7 @@ from statistics import mean
 
 from atlas_charts import Series
 from atlas_text import slug
-from baselines.result import Metrics, Result
+from baselines.results import Metrics, Result
 
 
 @dataclass
@@ -52,10 +52,8 @@ def task_label(result: Result) -> str:
 
 
 def headline(result: Result) -> Metrics | None:
-    tests = [m for m in result.eval if m.split == "test"]
-    if tests:
-        return tests[-1]
-    return result.eval[-1] if result.eval else None
+    """The test metrics (of the checkpoint selected on validation), else the last evaluation."""
+    return result.headline()
 
 
 def is_trained_setting(result: Result) -> bool:

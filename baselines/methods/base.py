@@ -25,9 +25,8 @@ bidirectional attention, a recurrent state, per-position depth) reports `work` (
 StepOutput and Generation instead, and its model exposes `shape` (compute.ModelShape): the harness
 then counts FLOPs with `compute.work_flops`.
 
-The text format shared by all methods (coconut's):
-    question  "\n"  step_1 "\n" ... step_k "\n"  "### " answer  <eos>
-Token-level methods replace the steps with special tokens (see SPECIAL_TOKENS).
+The text format shared by all methods and tasks (Example, the answer marker, the special
+tokens, answer extraction) is baselines/format.py.
 """
 
 from __future__ import annotations
@@ -40,11 +39,11 @@ import torch
 from torch import nn
 
 from baselines.compute import Work
-from baselines.tasks.base import Example
+from baselines.format import (ANSWER_MARKER, BOT, EOS, EOT, LATENT, PAD, PAUSE, SPECIAL_TOKENS, Example,
+                              extract_answer)
 
-ANSWER_MARKER = "###"
-PAD, EOS, BOT, EOT, LATENT, PAUSE = "<pad>", "<eos>", "<bot>", "<eot>", "<latent>", "<pause>"
-SPECIAL_TOKENS = (PAD, EOS, BOT, EOT, LATENT, PAUSE)
+__all__ = ["ANSWER_MARKER", "BOT", "EOS", "EOT", "LATENT", "PAD", "PAUSE", "SPECIAL_TOKENS", "Example",
+           "extract_answer", "Generation", "Method", "MethodConfig", "StepOutput"]
 
 
 @dataclass
@@ -76,13 +75,6 @@ class Generation:
     latent_steps: int  # latent steps (thoughts, pauses, loops, diffusion steps) per example
     positions: torch.Tensor  # [B] token positions processed for each example (for FLOPs)
     work: Work | None = None  # what each example computed (compute.Work); when given, FLOPs come from it
-
-
-def extract_answer(text: str) -> str:
-    """The answer is what follows the last answer marker, up to the end of that line."""
-    if ANSWER_MARKER not in text:
-        return ""
-    return text.rsplit(ANSWER_MARKER, 1)[1].split("\n", 1)[0].strip()
 
 
 class Method(ABC):

@@ -22,25 +22,11 @@ Each is also registered as a method of its own (coconut_no_curriculum, coconut_n
 coconut_pause_as_thought: tiny subclasses at the end of this file that only change defaults),
 so `latent bench run --method coconut_pause_as_thought` and `latent bench ls` name them.
 
-Training batch layout. The harness right-pads. Examples of a batch may have different numbers
-of thoughts (`uniform_prob` mixes stages) and different question lengths, so the model
-realigns each row by gather (no per-row loop): rows are shifted right so that every `<bot>` ends
-at the same column A-1; the thoughts of row i then sit at columns A .. A+n_i-1. With n = the
-largest thought count of the batch the forward runs n+1 passes, each computing only its new
-columns on top of the KV cache of the previous ones (as the reference does):
-  pass 0      columns [0, A)               -> hidden state at A-1 = thought 1 of every row
-  pass t      column A+t-1 (t = 1..n-1)    -> thought t+1
-  pass n      columns [A+n-1, end)         -> the language positions
-A column whose row has fewer thoughts holds an ordinary token embedding; torch.where picks,
-per row, between the fed-back hidden state and the token embedding. Position ids come from the
-attention mask, so a shifted row sees exactly the positions it would see alone.
-
-The passes run through `LeanGPT2` (_gpt2.py) over the backbone's own blocks: plain-tensor KV
-cache, and a padding column as a query sees itself, so the shifted rows' leading padding never
-makes a fully masked attention row (whose NaN, in a kernel without a guard for it, would reach
-the weights through the backward pass). `compile=True` compiles the blocks on CUDA.
-
-The helpers `example_parts`, `align_rows` and `run_latent_passes` are shared with codi.py.
+Training and generation run the multi-pass latent engine (baselines/methods/engines/latent.py,
+shared with codi and icot): the batch is realigned so that every row's thoughts share columns
+(examples of a batch may have different numbers of thoughts: `uniform_prob` mixes stages), then
+n thoughts cost n+1 KV-cached passes, each computing only its new columns, as the reference
+does. `compile=True` compiles the backbone blocks on CUDA.
 """
 
 from __future__ import annotations
@@ -49,161 +35,15 @@ import itertools
 import random
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor, nn
 
-from baselines.data import question_text
-from baselines.generation import decode_rows, fit_new_tokens, greedy_loop, left_pad, positions_from_mask
-from baselines.methods._gpt2 import Buffer, LeanGPT2
-from baselines.methods._token import answer_ids, ids, scored_loss
-from baselines.methods.base import BOT, EOT, LATENT, PAUSE, Generation, Method, MethodConfig, StepOutput
-from baselines.tasks.base import Example
+from baselines.format import BOT, EOT, LATENT, PAUSE, Example
+from baselines.generation import decode_rows
+from baselines.methods.base import Generation, Method, MethodConfig, StepOutput
+from baselines.methods.engines.latent import LatentModel, example_parts, generate_with_thoughts
+from baselines.methods.engines.token import scored_loss
 
 THOUGHT_KINDS = ("continuous", "pause", "none")
-
-
-# -- shared helpers (coconut, codi) ----------------------------------------------------------------
-def example_parts(tokenizer, example: Example) -> tuple[list[int], list[list[int]], list[int]]:
-    """Token ids of `question\\n`, of each `step\\n`, and of `### answer<eos>` (the shared
-    format, the same ids as the token-level methods; the answer marker's tokens come first)."""
-    steps = [ids(tokenizer, step + "\n") for step in example.steps]
-    return ids(tokenizer, question_text(example)), steps, answer_ids(tokenizer, example)
-
-
-def align_rows(anchor: Tensor, tensors: list[tuple[Tensor, int]], mask: Tensor) -> tuple[list[Tensor], Tensor]:
-    """Shift each row right so that every row's `anchor` column lands on the same column.
-
-    anchor [B] column of each row; `tensors` are ([B, T] tensor, fill value) pairs moved the same
-    way; mask [B, T] (1 = real token). Returns the shifted tensors and mask [B, W], where W drops
-    the columns that are padding in every row. One gather per tensor, no per-row loop.
-    """
-    batch, width = mask.shape
-    shift = anchor.max() - anchor  # [B]
-    new_width = int((shift + mask.sum(1)).max())
-    cols = torch.arange(new_width, device=mask.device)[None, :] - shift[:, None]  # [B, W]
-    valid = (cols >= 0) & (cols < width)
-    cols = cols.clamp(0, width - 1)
-    moved = [torch.where(valid, t.gather(1, cols), torch.full_like(cols, fill)) for t, fill in tensors]
-    new_mask = torch.where(valid, mask.gather(1, cols), torch.zeros_like(cols))
-    return moved, new_mask
-
-
-@dataclass
-class PassesOutput:
-    hidden: Tensor  # [B, W, D] last hidden state (after the final LayerNorm) of every column
-    passes: int  # sequential backbone passes
-    positions: int  # columns processed, summed over passes and rows (padding included)
-    final_start: int  # first column of the last pass
-    final_layers: tuple[Tensor, ...] | None  # per-layer hidden states of the last pass (on request)
-
-
-def is_right_padded(mask: Tensor) -> bool:
-    """True when every row's real tokens come first (mask [B, T] never rises from 0 to 1)."""
-    return bool((mask[:, 1:] <= mask[:, :-1]).all()) if mask.shape[1] > 1 else True
-
-
-def run_latent_passes(lean: LeanGPT2, embeds: Tensor, mask: Tensor, start: int, n_latent: Tensor,
-                      project: nn.Module | None = None, output_hidden_states: bool = False) -> PassesOutput:
-    """The KV-cached multi-pass forward over a batch whose thoughts start at column `start`.
-
-    embeds [B, W, D] token embeddings (thought columns hold placeholders), mask [B, W],
-    n_latent [B] thoughts per row (row i has them at columns start .. start+n_i-1). Thought t+1
-    of a row is the (optionally projected) last hidden state at the column before it.
-    """
-    batch, width, _ = embeds.shape
-    positions = positions_from_mask(mask)
-    valid = mask.bool()
-    max_n = int(n_latent.max()) if n_latent.numel() else 0
-    if max_n == 0:
-        # right padding only: real queries never reach a padding key, so plain causal attention
-        out = lean.forward(embeds, positions, None if is_right_padded(mask) else valid,
-                           output_hidden_states=output_hidden_states)
-        return PassesOutput(out.hidden, 1, batch * width, 0, out.hidden_states)
-
-    def feed(state: Tensor) -> Tensor:  # [B, D] -> [B, D]
-        return project(state) if project is not None else state
-
-    out = lean.forward(embeds[:, :start], positions[:, :start], valid[:, :start])
-    chunks = [out.hidden]
-    cache, previous = out.cache, out.hidden[:, -1]  # previous [B, D]
-    for t in range(max_n - 1):
-        col = start + t
-        x = torch.where((n_latent > t)[:, None], feed(previous), embeds[:, col])[:, None]  # [B, 1, D]
-        out = lean.forward(x, positions[:, col: col + 1], valid[:, : col + 1], cache)
-        chunks.append(out.hidden)
-        cache, previous = out.cache, out.hidden[:, -1]
-    col = start + max_n - 1
-    first = torch.where((n_latent >= max_n)[:, None], feed(previous), embeds[:, col])  # [B, D]
-    x = torch.cat([first[:, None], embeds[:, col + 1:]], dim=1)  # [B, W-col, D]
-    out = lean.forward(x, positions[:, col:], valid, cache, output_hidden_states=output_hidden_states)
-    chunks.append(out.hidden)
-    # the passes partition the columns: every column is computed once
-    return PassesOutput(torch.cat(chunks, dim=1), max_n + 1, batch * width, col, out.hidden_states)
-
-
-@torch.no_grad()
-def greedy_from(lean: LeanGPT2, x: Tensor, positions: Tensor, valid: Tensor, buffer: Buffer, *,
-                max_new_tokens: int, eos_id: int, pad_id: int) -> tuple[Tensor, Tensor]:
-    """Greedy continuation after the columns x [B, T, D] (positions [B, T]; valid [B, length+T]
-    over the buffer's columns and these). Each pass computes the logits of its last column only.
-    Returns tokens [B, N] (pad_id after a row's eos) and n_generated [B] (eos included); a row
-    spends one backbone pass per generated token."""
-    backbone = lean.model
-
-    def next_logits(columns: Tensor) -> Tensor:
-        nonlocal positions, valid
-        hidden = lean.step(columns, positions, valid, buffer)  # [B, t, D]
-        positions = positions[:, -1:] + 1
-        valid = torch.cat([valid, valid.new_ones(valid.shape[0], 1)], dim=1)
-        return backbone.lm_head(hidden[:, -1])
-
-    return greedy_loop(next_logits, x, backbone.get_input_embeddings(), max_new_tokens=max_new_tokens,
-                       eos_id=eos_id, pad_id=pad_id)
-
-
-@torch.no_grad()
-def generate_with_thoughts(lean: LeanGPT2, prompts: list[list[int]], n_thoughts: int, suffix: list[int],
-                           max_new_tokens: int, eos_id: int, pad_id: int,
-                           project: nn.Module | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Batched greedy answers after `n_thoughts` continuous thoughts.
-
-    prompts: token ids per question, ending where the first thought goes (after <bot>); `suffix`
-    (e.g. [<eot>]) follows the last thought. Runs one pass over the left-padded prompts, one
-    KV-cached pass per further thought, then greedy decoding from [last thought, suffix]; the KV
-    cache is one buffer sized for the whole answer.
-    Returns tokens [B, N], n_generated [B], forward_passes [B], positions [B].
-    """
-    backbone = lean.model
-    device = next(backbone.parameters()).device
-    embed = backbone.get_input_embeddings()
-    ids, mask = left_pad(prompts, pad_id, device)  # [B, P]
-    batch, width = ids.shape
-    prompt_len = mask.sum(1)  # [B]
-    last = int(prompt_len.max()) - 1 + n_thoughts + len(suffix)  # the prompt, thoughts and suffix
-    max_new_tokens = fit_new_tokens(max_new_tokens, last, backbone.config.n_positions, "the prompt with its thoughts")
-    valid = mask.bool()
-    buffer = Buffer(capacity=width + n_thoughts + len(suffix) + max_new_tokens, keys=[], values=[])
-    suffix_embeds = embed(torch.tensor(suffix, dtype=torch.long, device=device))[None].expand(batch, -1, -1)
-    ones = valid.new_ones(batch, len(suffix) + (1 if n_thoughts else 0))
-    if n_thoughts == 0:
-        valid = torch.cat([valid, ones], dim=1)
-        x, positions = torch.cat([embed(ids), suffix_embeds], dim=1), positions_from_mask(valid)
-    else:
-        positions = positions_from_mask(mask)
-        hidden = lean.step(embed(ids), positions, valid, buffer)
-        state, last = hidden[:, -1:], positions[:, -1:]  # state [B, 1, D]
-        for _ in range(n_thoughts - 1):
-            valid = torch.cat([valid, valid.new_ones(batch, 1)], dim=1)
-            last = last + 1
-            state = lean.step(project(state) if project is not None else state, last, valid, buffer)
-        thought = project(state) if project is not None else state
-        x = torch.cat([thought, suffix_embeds], dim=1)  # [B, 1+S, D]
-        valid = torch.cat([valid, ones], dim=1)
-        positions = last + torch.arange(1, x.shape[1] + 1, device=device)[None]
-    tokens, n_gen = greedy_from(lean, x, positions, valid, buffer, max_new_tokens=max_new_tokens,
-                                eos_id=eos_id, pad_id=pad_id)
-    # prompt + thoughts + suffix, then one new position per later pass
-    return tokens, n_gen, n_gen + n_thoughts, prompt_len + n_thoughts + len(suffix) + n_gen - 1
 
 
 # -- the method -----------------------------------------------------------------------------------
@@ -235,45 +75,8 @@ class Config(MethodConfig):
             raise ValueError("coconut config: thought='none' uses no thoughts; thoughts must be 0")
 
 
-class CoconutModel(nn.Module):
-    """The backbone plus the multi-pass training forward (see the module docstring)."""
-
-    def __init__(self, backbone: nn.Module, *, latent_id: int, bot_id: int, pad_id: int, feedback: bool,
-                 compile: bool = False):
-        super().__init__()
-        self.backbone = backbone
-        self.latent_id, self.bot_id, self.pad_id, self.feedback = latent_id, bot_id, pad_id, feedback
-        self.lean = LeanGPT2(backbone, compile=compile)  # the passes over the backbone's own blocks
-
-    def prepare(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor | None = None,
-                extras: tuple[tuple[Tensor, int], ...] = ()):
-        """Realign a right-padded batch so that the thoughts of every row start at one column.
-
-        `extras` are further ([B, T] tensor, fill value) pairs moved along. Returns input_ids,
-        labels, mask [B, W], the first thought column, n_latent [B] and the moved extras."""
-        mask = attention_mask.long() if attention_mask is not None else (input_ids != self.pad_id).long()
-        is_latent = (input_ids == self.latent_id) & (mask > 0)
-        n_latent = is_latent.sum(1)  # [B]
-        if not self.feedback or int(n_latent.max()) == 0:
-            return input_ids, labels, mask, 0, torch.zeros_like(n_latent), [t for t, _ in extras]
-        has_bot = input_ids == self.bot_id
-        if not bool(has_bot.any(1).all()):
-            raise ValueError("latent batch: a row with thoughts has no <bot> marker")
-        anchor = has_bot.long().argmax(1) + 1  # [B] first thought column of each row
-        moved, mask = align_rows(anchor, [(input_ids, self.pad_id), (labels, -100), *extras], mask)
-        input_ids, labels = moved[0], moved[1]
-        start = int(anchor.max())
-        cols = torch.arange(input_ids.shape[1], device=input_ids.device)[None]
-        expected = (cols >= start) & (cols < start + n_latent[:, None])
-        if not torch.equal(expected, input_ids == self.latent_id):
-            raise ValueError("latent batch: the <latent> tokens of a row must directly follow its <bot>")
-        return input_ids, labels, mask, start, n_latent, moved[2:]
-
-    def run(self, input_ids: Tensor, mask: Tensor, start: int, n_latent: Tensor,
-            project: nn.Module | None = None, output_hidden_states: bool = False) -> PassesOutput:
-        embeds = self.backbone.get_input_embeddings()(input_ids)  # [B, W, D]
-        return run_latent_passes(self.lean, embeds, mask, start, n_latent, project,
-                                 output_hidden_states)
+class CoconutModel(LatentModel):
+    """The backbone plus the multi-pass training forward (baselines/methods/engines/latent.py)."""
 
     def forward(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor | None = None, **_) -> StepOutput:
         input_ids, labels, mask, start, n_latent, _ = self.prepare(input_ids, labels, attention_mask)

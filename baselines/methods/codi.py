@@ -13,7 +13,7 @@ the layers (the embedding output included, as in the reference); the teacher's s
 detached. loss = alpha * student CE + beta * teacher CE + gamma * distillation.
 
 Compute knob: `latents`, the number of continuous thoughts n. The student's passes are those of
-Coconut (coconut.py): one over the question and <bot>, one per further thought, and one over the
+Coconut (the latent engine, engines/latent.py): one over the question and <bot>, one per further thought, and one over the
 last thought, <eot> and the answer, n+1 in all, KV-cached; the teacher adds one independent pass,
 so training reports n+2 forward passes. Generation runs the n+1 student passes batched, the last
 one starting the greedy decoding.
@@ -36,11 +36,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from baselines.format import ANSWER_MARKER, BOT, EOT, LATENT, Example
 from baselines.generation import decode_rows, positions_from_mask
-from baselines.methods.base import ANSWER_MARKER, BOT, EOT, LATENT, Generation, Method, MethodConfig, StepOutput
-from baselines.methods.coconut import CoconutModel, example_parts, generate_with_thoughts, is_right_padded
-from baselines.methods._token import scored_loss
-from baselines.tasks.base import Example
+from baselines.methods.base import Generation, Method, MethodConfig, StepOutput
+from baselines.methods.engines.latent import LatentModel, example_parts, generate_with_thoughts, is_right_padded
+from baselines.methods.engines.token import scored_loss
 
 DISTILL_LOSSES = ("smooth_l1", "l1", "l2")
 
@@ -73,7 +73,7 @@ def pick(states: Tensor, index: Tensor) -> Tensor:
     return states.gather(1, index[:, None, None].expand(-1, 1, states.shape[-1]))[:, 0]
 
 
-class CodiModel(CoconutModel):
+class CodiModel(LatentModel):
     """Teacher and student in one forward (see the module docstring)."""
 
     def __init__(self, backbone: nn.Module, config: Config, *, latent_id: int, bot_id: int, pad_id: int):

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from baselines.data import steps_text
-from baselines.methods._token import TokenLevelMethod
+from baselines.format import Example, steps_text
 from baselines.methods.base import MethodConfig
-from baselines.tasks.base import Example
+from baselines.methods.engines.token import TokenLevelMethod
 
 
 @dataclass

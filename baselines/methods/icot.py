@@ -31,13 +31,12 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from baselines.data import question_text, steps_text
+from baselines.format import Example, question_text, steps_text
 from baselines.generation import decode_rows, positions_from_mask
 from baselines.methods._gpt2 import LeanGPT2
-from baselines.methods._token import TokenLevelMethod, ids, scored_loss
 from baselines.methods.base import Generation, MethodConfig, StepOutput
-from baselines.methods.coconut import generate_with_thoughts, is_right_padded
-from baselines.tasks.base import Example
+from baselines.methods.engines.latent import generate_with_thoughts, is_right_padded
+from baselines.methods.engines.token import TokenLevelMethod, ids, scored_loss
 
 MAX_SMOOTHING_OFFSET = 100  # the reference truncates the offset distribution here too
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from baselines.methods._token import TokenLevelMethod
 from baselines.methods.base import MethodConfig
+from baselines.methods.engines.token import TokenLevelMethod
 
 
 @dataclass

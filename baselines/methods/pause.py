@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from baselines.methods._token import TokenLevelMethod
-from baselines.methods.base import PAUSE, MethodConfig
-from baselines.tasks.base import Example
+from baselines.format import PAUSE, Example
+from baselines.methods.base import MethodConfig
+from baselines.methods.engines.token import TokenLevelMethod
 
 
 @dataclass

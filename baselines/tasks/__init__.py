@@ -1,35 +1,32 @@
-"""The task registry: every module in this folder (except base) is one task, named by its file.
+"""The tasks, as classes: every task file (baselines/tasks/*.py, and the folders of
+LATENT_TASK_DIRS) holds one Task subclass named by its file.
 
-Modules are imported only when a task is asked for, so listing names costs nothing.
+The list of names comes from baselines/registry.py, which reads the files without importing
+them; `get_task_class(name)` imports the one module it needs.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
-from pathlib import Path
 
+from baselines import registry
 from baselines.tasks.base import Task
-
-_HERE = Path(__file__).resolve().parent
-_NOT_TASKS = {"__init__", "base"}
 
 
 def available_tasks() -> list[str]:
     """Task names (file names), sorted."""
-    return sorted(p.stem for p in _HERE.glob("*.py") if p.stem not in _NOT_TASKS and not p.stem.startswith("_"))
+    return list(registry.tasks())
 
 
 def get_task_class(name: str) -> type[Task]:
-    """The Task subclass defined in baselines/tasks/<name>.py."""
-    if name not in available_tasks():
-        raise ValueError(f"unknown task {name!r}; available: {', '.join(available_tasks())}")
-    module = importlib.import_module(f"baselines.tasks.{name}")
+    """The Task subclass defined in the task file `name`."""
+    entry = registry.task(name)
+    module = registry.load_module(entry.path, "tasks")
     found = [obj for obj in vars(module).values()
              if inspect.isclass(obj) and issubclass(obj, Task) and obj is not Task
              and obj.__module__ == module.__name__ and getattr(obj, "name", None) == name]
     if len(found) != 1:
-        raise RuntimeError(f"baselines/tasks/{name}.py must define exactly one Task subclass named {name!r}")
+        raise RuntimeError(f"{entry.path} must define exactly one Task subclass named {name!r}")
     return found[0]
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from baselines.methods import all_methods
-from baselines.result import Result
+from baselines.results import Result
 from baselines.tasks import available_tasks
 from scripts.latent import main
 
@@ -25,7 +25,9 @@ def test_smoke_suite_runs_every_method_and_writes_valid_results(tmp_path, capsys
     assert sorted(p.parent.name for p in files) == sorted(all_methods())
     for path in files:
         result = Result.model_validate_json(path.read_text())
-        assert result.status == "completed" and result.suite == "smoke" and result.eval[0].n_examples == 16
+        assert result.status == "completed" and result.suite == "smoke"
+        assert [(m.split, m.n_examples) for m in result.eval] == [("valid", 16), ("test", 16)]
+        assert result.selection.selected_step in (10, 20) and result.data["test"].source == "generated"
     capsys.readouterr()
     assert bench("validate", "--results-dir", str(results)) == 0
     assert f"{len(files)} result file(s) checked, 0 invalid" in capsys.readouterr().out
@@ -39,7 +41,7 @@ def test_smoke_suite_runs_every_method_and_writes_valid_results(tmp_path, capsys
 def test_run_one_method_with_options(tmp_path, capsys):
     code = bench("run", "--method", "pause", "--task", "multiplication", "--task-option", "digits=2", "--knob", "3",
                  "--method-option", "max_new_tokens=8", "--steps", "3", "--batch-size", "4", "--train-n", "16",
-                 "--eval-n", "4", "--latency-n", "1", "--n-positions", "64", "--device", "cpu",
+                 "--valid-n", "4", "--test-n", "4", "--evals", "1", "--latency-n", "1", "--n-positions", "64", "--device", "cpu",
                  "--results-dir", str(tmp_path / "r"), "--checkpoint-dir", str(tmp_path / "ck"), "--no-progress")
     assert code == 0
     assert "pauses=3" in capsys.readouterr().out
@@ -69,7 +71,7 @@ def test_ls_lists_methods_knobs_tasks_and_suites(capsys):
     (["run", "--method", "cot", "--task", "gsm8k"], "--train-file"),
     (["run", "--suite", "nope"], "unknown suite 'nope'"),
     (["sweep", "--method", "cot", "--task", "prosqa", "--knob-values", "1,2"], "cot has no compute knob"),
-    (["sweep", "--method", "pause", "--task", "prosqa", "--knob-values", "a"], "comma-separated integers"),
+    (["sweep", "--method", "pause", "--task", "prosqa", "--knob-values", "a"], "comma-separated numbers"),
 ])
 def test_user_errors_are_one_line_without_traceback(args, message, capsys, tmp_path):
     code = bench(*args, "--device", "cpu", "--results-dir", str(tmp_path), "--checkpoint-dir", str(tmp_path / "ck"),

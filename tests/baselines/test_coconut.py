@@ -8,11 +8,10 @@ import pytest
 import torch
 
 from baselines.backbone import BackboneConfig, build_backbone
-from baselines.data import collate
-from baselines.methods.base import BOT, EOT, LATENT, PAUSE
-from baselines.methods.coconut import (
-    Coconut, CoconutNoCurriculum, CoconutNoThought, CoconutPauseAsThought, Config, example_parts,
-)
+from baselines.batching import collate
+from baselines.format import BOT, EOT, LATENT, PAUSE
+from baselines.methods.coconut import Coconut, CoconutNoCurriculum, CoconutNoThought, CoconutPauseAsThought, Config
+from baselines.methods.engines.latent import example_parts
 from baselines.tasks.base import Example
 from baselines.tokenizer import build_tokenizer
 
@@ -208,7 +207,7 @@ def test_harness_resets_the_optimizer_at_each_stage_change(tmp_path, monkeypatch
 
     monkeypatch.setattr(harness, "_optimizer", recording_optimizer)
     spec = RunSpec(method="coconut", task="multiplication", task_options={"digits": 2}, steps=8, batch_size=4,
-                   n_positions=128, train_n=16, eval_n=4, eval_batch_size=4, latency_n=0,
+                   n_positions=128, train_n=16, valid_n=4, test_n=4, eval_batch_size=4, latency_n=0,
                    method_options={"max_latent_stage": 2, "max_new_tokens": 8})
     options = harness.RunOptions(device="cpu", results_dir=tmp_path / "r", checkpoint_dir=tmp_path / "c",
                                  checkpoint_every=0, progress=False, write=False)

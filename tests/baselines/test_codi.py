@@ -9,7 +9,7 @@ import torch
 
 from baselines.methods.base import ANSWER_MARKER, BOT, EOT, LATENT
 from baselines.methods.codi import Codi, Config
-from baselines.methods.coconut import example_parts
+from baselines.methods.engines.latent import example_parts
 from test_coconut import EXAMPLES, backbone, right_pad, tokenizer  # tests/baselines is on sys.path under pytest
 
 def batch_of(method, examples):

@@ -11,14 +11,14 @@ import torch
 
 from baselines import checkpoint, harness
 from baselines.compute import Shape, train_step_flops
-from baselines.data import batch_indices, collate, epoch_order
+from baselines.batching import batch_indices, collate, epoch_order
 from baselines.harness import RunFailed, RunOptions, TrainBudget, execute, lr_factor, run, sweep
-from baselines.methods import _token
-from baselines.result import Result
+from baselines.methods.engines import token as _token
+from baselines.results import Result
 from baselines.suites import RunSpec
 
 SPEC = RunSpec(method="pause", task="multiplication", task_options={"digits": 2}, knob=2, steps=6, batch_size=8,
-               lr=3e-3, n_positions=64, train_n=32, eval_n=8, eval_batch_size=4, latency_n=2,
+               lr=3e-3, n_positions=64, train_n=32, evals=2, valid_n=8, test_n=8, eval_batch_size=4, latency_n=2,
                method_options={"max_new_tokens": 8})
 
 
@@ -52,7 +52,8 @@ def test_run_writes_one_valid_result_with_budget_and_compute(tmp_path):
         batch = collate([method.encode(train[i], 0) for i in batch_indices(32, 0, step, 8)], method.tokenizer.pad_token_id)
         expected += train_step_flops(shape, batch["input_ids"].numel(), 8, int((batch["labels"][:, 1:] != -100).sum()))
     assert result.budget.train_flops == pytest.approx(expected)
-    [metrics] = result.eval
+    valid, metrics = result.eval
+    assert valid.split == "valid" and metrics.split == "test" and valid.n_examples == 8
     assert metrics.n_examples == 8 and metrics.latent_steps == 2 and 0 <= metrics.accuracy <= 1
     assert metrics.forward_passes == metrics.generated_tokens  # pauses cost positions, not passes
     assert metrics.inference_flops > 0 and metrics.latency_ms_batch1 > 0 and metrics.latency_ms_batchN > 0
@@ -131,7 +132,9 @@ def test_resume_after_an_interruption_repeats_the_uninterrupted_run(tmp_path, mo
     assert resumed.budget == full.budget
     a, b = _state(tmp_path / "a" / "ck"), _state(tmp_path / "b" / "ck")
     assert all(torch.equal(a[k], b[k]) for k in a)
-    assert resumed.eval[0].accuracy == full.eval[0].accuracy
+    timing = {"latency_ms_batch1", "latency_ms_batchN"}
+    assert [m.model_dump(exclude=timing) for m in resumed.eval] == [m.model_dump(exclude=timing) for m in full.eval]
+    assert resumed.selection == full.selection
 
 
 def test_gradient_accumulation_matches_the_full_batch(tmp_path):
@@ -186,7 +189,11 @@ def test_out_of_memory_names_the_setting_to_lower(tmp_path, monkeypatch, where):
 def test_sweep_trains_once_and_writes_one_result_per_knob_value(tmp_path):
     results = sweep(SPEC, [0, 3], options(tmp_path))
     assert [r.knob_value for r in results] == [0, 3]
-    assert [r.eval[0].latent_steps for r in results] == [0, 3]
+    assert [[m.latent_steps for m in r.eval] for r in results] == [[0, 0], [3, 3]]
+    assert [[m.split for m in r.eval] for r in results] == [["valid", "test"]] * 2
+    chosen = 0 if results[0].eval[0].accuracy >= results[1].eval[0].accuracy else 3  # validation chooses
+    assert [r.sweep.selected for r in results] == [chosen == 0, chosen == 3]
+    assert all(r.sweep.selected_value == chosen and r.sweep.values == [0, 3] for r in results)
     assert results[0].train == results[1].train and results[0].budget == results[1].budget
     assert results[1].eval[0].inference_flops > results[0].eval[0].inference_flops
     assert len(result_files(tmp_path / "results")) == 2 and results[0].run_id != results[1].run_id
@@ -209,7 +216,8 @@ def test_user_errors_are_clear(tmp_path):
     ("steps", 0, "--steps must be an integer >= 1"),
     ("micro_batch_size", 0, "--micro-batch-size must be an integer >= 1"),
     ("lr", 0.0, "--lr must be > 0"),
-    ("eval_split", "train", "--eval-split must be valid or test"),
+    ("evals", 0, "--evals must be an integer >= 1"),
+    ("valid_n", 0, "--valid-n must be an integer >= 1"),
 ])
 def test_bad_settings_name_the_flag(field, value, message):
     with pytest.raises(ValueError, match=message):

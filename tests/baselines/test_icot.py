@@ -11,7 +11,7 @@ import pytest
 import torch
 from test_coconut import EXAMPLES, backbone, right_pad, tokenizer  # tests/baselines is on sys.path under pytest
 
-from baselines.methods.coconut import example_parts
+from baselines.methods.engines.latent import example_parts
 from baselines.methods.icot import ICoT, Config, smoothing_offset
 
 

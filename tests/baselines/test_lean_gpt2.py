@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from baselines.backbone import BackboneConfig, build_backbone
-from baselines.data import collate
+from baselines.batching import collate
 from baselines.generation import positions_from_mask
 from baselines.methods._gpt2 import Buffer, LeanGPT2, attention_bias, attention_mask
 from baselines.methods.coconut import Coconut, Config
@@ -197,7 +197,7 @@ def test_attention_bias_is_the_mask_as_0_and_minus_infinity_in_aligned_rows():
 def test_generation_with_thoughts_stops_at_the_last_position():
     """A model that never writes eos cannot index past its position table; a prompt that does not
     fit with its thoughts is a clear error."""
-    from baselines.methods.coconut import generate_with_thoughts
+    from baselines.methods.engines.latent import generate_with_thoughts
 
     torch.manual_seed(0)
     backbone = build_backbone(BackboneConfig("tiny", n_positions=16), 40, pad_id=0, eos_id=1).eval()

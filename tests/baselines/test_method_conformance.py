@@ -3,7 +3,9 @@
 Parametrized over the registry, so a new method is checked as soon as its file exists: on CPU,
 with a tiny model and 2-digit multiplication, it must encode every curriculum stage, lower its
 loss in a few steps, answer a batch exactly as it answers one question at a time, and report
-forward passes and positions that follow its compute knob.
+compute that follows its knob: forward passes and positions, or, for a method that reports
+`work` (compute.Work: loops, bidirectional passes, recurrent state), work per example whose FLOPs
+grow with the knob.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import pytest
 import torch
 
 from baselines.backbone import BackboneConfig, build_backbone
-from baselines.data import collate, full_text
+from baselines.batching import collate
+from baselines.compute import Work, work_flops
+from baselines.format import extract_answer, full_text
 from baselines.methods import all_methods, method_summary
-from baselines.methods.base import Generation, MethodConfig, StepOutput, extract_answer
+from baselines.methods.base import Generation, MethodConfig, StepOutput
 from baselines.tasks.multiplication import Multiplication
 from baselines.tokenizer import build_tokenizer
 
@@ -105,6 +109,11 @@ def test_training_lowers_the_loss(name):
         assert isinstance(out, StepOutput) and out.loss.dim() == 0
         assert isinstance(out.forward_passes, int) and out.forward_passes >= 1
         assert isinstance(out.positions, int) and out.positions >= int(batch["attention_mask"].sum())
+        if out.work is not None:  # the compute contract: per example, at least the real columns once
+            rows = batch["input_ids"].shape[0]
+            assert isinstance(out.work, Work) and out.work.layer_positions.shape == (rows,)
+            assert (out.work.layer_positions >= batch["attention_mask"].sum(1)).all()
+            assert (out.work.logit_positions >= 1).all()
 
 
 @pytest.mark.parametrize("name", METHODS)
@@ -115,7 +124,12 @@ def test_generates_scored_answers_for_a_batch(name):
     for tensor in (gen.generated_tokens, gen.forward_passes, gen.positions):
         assert tensor.shape == (len(TEST),) and not tensor.is_floating_point()
     assert ((gen.generated_tokens >= 1) & (gen.generated_tokens <= method.config.max_new_tokens)).all()
-    assert (gen.forward_passes >= gen.generated_tokens).all()
+    if gen.work is None:  # one pass per token written (a parallel decoder reports work instead)
+        assert (gen.forward_passes >= gen.generated_tokens).all()
+    else:
+        assert gen.work.layer_positions.shape == (len(TEST),) and (gen.forward_passes >= 1).all()
+        assert (gen.work.logit_positions >= gen.generated_tokens).all()
+        assert (work_flops(model.shape, gen.work) > 0).all()
     question_tokens = torch.tensor([len(tokenizer().encode(ex.question)) for ex in TEST])
     assert (gen.positions >= question_tokens + gen.generated_tokens - 1).all()
     assert isinstance(gen.latent_steps, int) and gen.latent_steps >= 0
@@ -149,6 +163,14 @@ def test_compute_follows_the_knob(name):
     assert accepted, "the method accepts no budget in 0..3"
     for budget, gen in accepted.items():
         assert gen.latent_steps == budget
+    if any(gen.work is not None for gen in accepted.values()):
+        # the compute contract: with one token to write, each example's FLOPs grow with the budget
+        one_token = make(name, max_new_tokens=1)
+        flops = {b: work_flops(model.shape, one_token.generate(model, TEST, budget=b).work) for b in accepted}
+        budgets = sorted(flops)
+        for low, high in zip(budgets, budgets[1:]):
+            assert (flops[high] > flops[low]).all(), f"budget {high} costs no more than {low}"
+        return
     budgets = sorted(accepted)
     if len(budgets) < 2:
         return

@@ -22,14 +22,14 @@ from baselines.suites import RunSpec
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = RunSpec(method="no_cot", task="multiplication", task_options={"digits": 2}, steps=60, batch_size=8,
-               lr=1e-3, n_positions=64, train_n=64, eval_n=8, eval_batch_size=8, latency_n=1)
+               lr=1e-3, n_positions=64, train_n=64, valid_n=8, test_n=8, eval_batch_size=8, latency_n=1)
 
 
 def cli(spec: RunSpec, results: Path, checkpoints: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "scripts.latent", "bench", "run", "--method", spec.method, "--task", spec.task,
             "--task-option", "digits=2", "--steps", str(spec.steps), "--batch-size", str(spec.batch_size),
             "--lr", str(spec.lr), "--n-positions", str(spec.n_positions), "--train-n", str(spec.train_n),
-            "--eval-n", str(spec.eval_n), "--eval-batch-size", str(spec.eval_batch_size),
+            "--valid-n", str(spec.valid_n), "--test-n", str(spec.test_n), "--eval-batch-size", str(spec.eval_batch_size),
             "--latency-n", str(spec.latency_n), "--device", "cpu", "--results-dir", str(results),
             "--checkpoint-dir", str(checkpoints), "--no-progress", *extra]
 

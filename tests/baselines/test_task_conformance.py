@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-from baselines.methods.base import ANSWER_MARKER, extract_answer
+from baselines.format import ANSWER_MARKER, extract_answer
 from baselines.tasks import available_tasks, get_task, get_task_class
 from baselines.tasks.base import Example
 

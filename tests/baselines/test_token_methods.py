@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from baselines.backbone import BackboneConfig, build_backbone
-from baselines.data import collate, full_text
+from baselines.batching import collate
+from baselines.format import full_text
 from baselines.methods.base import PAUSE
 from baselines.methods.cot import CoT, CoTConfig
 from baselines.methods.no_cot import NoCoT, NoCoTConfig

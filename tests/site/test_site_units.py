@@ -116,7 +116,7 @@ def test_read_modules_from_source_without_importing(tmp_path: Path):
         encoding="utf-8",
     )  # fmt: skip
     (tmp_path / "_helper.py").write_text("x = 1\n", encoding="utf-8")
-    modules = read_modules(tmp_path, base="base")
+    modules = read_modules(tmp_path)
     assert list(modules) == ["looped"]
     info = modules["looped"]
     assert info.summary == "Looped transformer: one block applied k times."
@@ -125,7 +125,7 @@ def test_read_modules_from_source_without_importing(tmp_path: Path):
     assert info.variants == {"looped_deep": "Eight loops."}
     (tmp_path / "broken.py").write_text("def (:\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"broken\.py:1: cannot parse"):
-        read_modules(tmp_path, base="base")
+        read_modules(tmp_path)
 
 
 def test_unreadable_results_and_benchmarks_name_the_file(tmp_path: Path):
@@ -143,12 +143,12 @@ def test_unreadable_results_and_benchmarks_name_the_file(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def model() -> SiteModel:
-    from atlas_inputs import METHODS_DIR, TASKS_DIR
+    from baselines.registry import METHODS_DIR, TASKS_DIR
 
     inputs = Inputs(
         catalog=load_catalog(FIXTURE_PAPERS),
-        methods=read_modules(METHODS_DIR, base="base"),
-        tasks=read_modules(TASKS_DIR, base="base"),
+        methods=read_modules(METHODS_DIR),
+        tasks=read_modules(TASKS_DIR),
         results=read_results(FIXTURE_RESULTS),
         benchmarks=[],
         example_yaml="",

@@ -1,5 +1,5 @@
-"""Shared pieces of the token-level methods (no_cot, cot, pause): everything is an ordinary
-token, the model is the backbone with a next-token loss, generation is plain greedy decoding.
+"""The token-level engine (no_cot, cot, pause, icot): everything is an ordinary token, the model
+is the backbone with a next-token loss, generation is plain greedy decoding.
 
     training text:   question "\\n" [middle] "### " answer <eos>
     prompt:          question "\\n" [prompt middle]        (the model writes the rest)
@@ -11,10 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from baselines.data import question_text
+from baselines.format import ANSWER_MARKER, Example, question_text
 from baselines.generation import decode_rows, greedy_decode, left_pad
-from baselines.methods.base import ANSWER_MARKER, Generation, Method, StepOutput
-from baselines.tasks.base import Example
+from baselines.methods.base import Generation, Method, StepOutput
 
 
 def scored_loss(lm_head: nn.Module, hidden: Tensor, labels: Tensor) -> Tensor:
