@@ -281,6 +281,7 @@ def _evaluate(method: Method, model, task, examples, spec: RunSpec, budget: int 
     shard = examples[ctx.rank::ctx.world_size]
     reset_peak_memory(device)
     totals = [0.0] * 6  # correct, generated tokens, latent steps, forward passes, flops, examples
+    counts = [0.0] * len(task.outcomes)  # answers of each kind (Task.outcome)
     seconds = 0.0
     if device.type == "cuda" and shard:  # warm-up (kernel selection, allocator) outside the timings
         with torch.no_grad(), _autocast(device):
@@ -292,7 +293,10 @@ def _evaluate(method: Method, model, task, examples, spec: RunSpec, budget: int 
         with torch.no_grad(), _autocast(device):
             gen, elapsed = timed(lambda: method.generate(core, batch, budget), device)
         seconds += elapsed
-        correct = sum(task.score(extract_answer(text), ex) for text, ex in zip(gen.texts, batch))
+        kinds = [task.outcome(extract_answer(text), ex) for text, ex in zip(gen.texts, batch)]
+        correct = sum(kind == "right" for kind in kinds)
+        for kind in kinds:
+            counts[task.outcomes.index(kind)] += 1
         if gen.work is not None:
             flops = work_flops(core.shape, gen.work)
         else:
@@ -312,12 +316,14 @@ def _evaluate(method: Method, model, task, examples, spec: RunSpec, budget: int 
                 times.append(timed(lambda: method.generate(core, [ex], budget), device)[1])
         latency1 = 1000 * sum(times) / len(times) if times else None
     correct, tokens, latent, passes, flops, n = ddp.all_reduce_sum(totals, ctx)
+    counts = ddp.all_reduce_sum(counts, ctx)
     n_local = max(1, len(shard))
     return Metrics(split=split, n_examples=int(n), accuracy=correct / max(n, 1),
                    generated_tokens=tokens / max(n, 1), latent_steps=latent / max(n, 1),
                    forward_passes=passes / max(n, 1), inference_flops=flops / max(n, 1),
                    latency_ms_batch1=latency1, latency_ms_batchN=1000 * seconds / n_local,
-                   eval_batch_size=spec.eval_batch_size, peak_memory_mb=peak)
+                   eval_batch_size=spec.eval_batch_size, peak_memory_mb=peak,
+                   outcomes={kind: c / max(n, 1) for kind, c in zip(task.outcomes, counts)})
 
 
 # -- one run, end to end --------------------------------------------------------------------------

@@ -64,6 +64,8 @@ class Metrics(_Strict):
     eval_batch_size: int | None = None
     peak_memory_mb: float | None = None  # peak accelerator memory during evaluation
     step: int | None = None  # optimizer step of the weights evaluated (schema 2)
+    outcomes: dict[str, float] | None = None  # share of each kind of answer (Task.outcomes), e.g. ProsQA's
+    #                                           right / other_option / other_concept / malformed
 
 
 class Environment(_Strict):

@@ -29,6 +29,9 @@ class Task(ABC):
     version: ClassVar[int]
     description: ClassVar[str]
     chance: ClassVar[float | None] = 0.0  # accuracy of guessing; None = computed by `chance_accuracy`
+    # kinds of answer `outcome` sorts predictions into (recorded as shares in every result), so
+    # that a wrong answer of the wrong *kind* (not one of the options, malformed) is visible
+    outcomes: ClassVar[tuple[str, ...]] = ("right", "wrong", "no_answer")
 
     def __init__(self, data_dir: str | Path | None = None, **options):
         self.data_dir = Path(data_dir) if data_dir else None
@@ -65,6 +68,12 @@ class Task(ABC):
     def score(self, prediction: str, example: Example) -> bool:
         """True when the predicted answer (text after the answer marker) is correct."""
         return self.normalize(prediction) == self.normalize(example.answer)
+
+    def outcome(self, prediction: str, example: Example) -> str:
+        """Which of `outcomes` a predicted answer is: right, wrong, or no answer at all."""
+        if self.score(prediction, example):
+            return "right"
+        return "wrong" if prediction.strip() else "no_answer"
 
     def chance_accuracy(self) -> float | None:
         """The accuracy of guessing with these options (the class's `chance` unless overridden)."""

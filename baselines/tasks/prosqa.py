@@ -222,6 +222,25 @@ class ProsQA(Task):
     defaults: ClassVar[dict] = {}
     chance: ClassVar[float] = 0.5  # one of the two concepts named in the question
 
+    # a two-way choice: a wrong answer is the other option, or a concept that is neither option
+    # (an undertrained model answers with a concept from its prior: 1 in 38 by chance), or no
+    # well-formed "Person is a concept." at all
+    outcomes: ClassVar[tuple[str, ...]] = ("right", "other_option", "other_concept", "malformed")
+
+    def outcome(self, prediction: str, example: Example) -> str:
+        words = prediction.strip().rstrip(".").split()
+        meta = example.meta
+        if len(words) != 4 or words[1:3] != ["is", "a"] or "idx_to_symbol" not in meta:
+            return "right" if self.score(prediction, example) else "malformed"
+        names = meta["idx_to_symbol"]
+        if words[0] != names[meta["root"]]:
+            return "malformed"
+        if words[3] == names[meta["target"]]:
+            return "right"
+        if words[3] == names[meta["neg_target"]]:
+            return "other_option"
+        return "other_concept" if words[3] in CONCEPTS else "malformed"
+
     def __init__(self, data_dir: str | Path | None = None, **options):
         super().__init__(data_dir, **check_options(self.name, self.defaults, options))
 

@@ -56,6 +56,11 @@ def test_run_writes_one_valid_result_with_budget_and_compute(tmp_path):
     assert valid.split == "valid" and metrics.split == "test" and valid.n_examples == 8
     assert metrics.n_examples == 8 and metrics.latent_steps == 2 and 0 <= metrics.accuracy <= 1
     assert metrics.forward_passes == metrics.generated_tokens  # pauses cost positions, not passes
+    # every answer is sorted into one kind (right / wrong / no answer): shares that sum to 1, the
+    # right ones equal to the accuracy
+    assert set(metrics.outcomes) == {"right", "wrong", "no_answer"}
+    assert sum(metrics.outcomes.values()) == pytest.approx(1.0)
+    assert metrics.outcomes["right"] == pytest.approx(metrics.accuracy)
     assert metrics.inference_flops > 0 and metrics.latency_ms_batch1 > 0 and metrics.latency_ms_batchN > 0
     assert metrics.peak_memory_mb is None  # CPU: documented as not reported
     assert result.environment.device == "cpu" and result.environment.precision == "fp32"

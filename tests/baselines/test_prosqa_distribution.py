@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from baselines.tasks.prosqa import ProsQA, answer_statistics
+from baselines.tasks.prosqa import CONCEPTS, ProsQA, answer_statistics
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "coconut"
 FILES = [SHARED / f"prosqa_{split}.json" for split in ("valid", "test")]
@@ -78,3 +78,19 @@ def test_distributions_match(both, key, tolerance):
                                    f"{sorted(distribution(generated, key).items())}")
     assert abs(statistics.mean(r[key] for r in generated) - statistics.mean(r[key] for r in official)) \
         <= 0.1 * statistics.mean(r[key] for r in official)
+
+
+# -- kinds of answer: a wrong answer that is not one of the options is told apart -------------------
+
+def test_outcome_tells_the_kinds_of_wrong_answer_apart():
+    task = ProsQA()
+    ex = task.generate("test", 1, seed=5)[0]
+    names, meta = ex.meta["idx_to_symbol"], ex.meta
+    person = names[meta["root"]]
+    third = next(c for c in CONCEPTS if c not in (names[meta["target"]], names[meta["neg_target"]]))
+    assert task.outcome(ex.answer, ex) == "right"
+    assert task.outcome(f"{person} is a {names[meta['neg_target']]}.", ex) == "other_option"
+    assert task.outcome(f"{person} is a {third}.", ex) == "other_concept"
+    assert task.outcome("is a", ex) == "malformed"
+    assert task.outcome(f"Nobody is a {names[meta['target']]}.", ex) == "malformed"
+    assert set(task.outcomes) == {"right", "other_option", "other_concept", "malformed"}
