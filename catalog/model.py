@@ -113,6 +113,19 @@ class Paper(Strict):
         return value
 
     @model_validator(mode="after")
+    def _venue_check_is_consistent(self) -> "Paper":
+        if (self.venue_source is None) != (self.venue_checked is None):
+            raise ValueError("venue_source and venue_checked go together: say where the venue was verified and when")
+        if self.venue_checked is not None:
+            if self.venue_checked > dt.date.today():
+                raise ValueError(f"venue_checked {self.venue_checked} is in the future")
+            if self.venue_checked < self.date:
+                raise ValueError(f"venue_checked {self.venue_checked} is before the paper's date {self.date}")
+        if self.venue_source == "none-found" and self.venue != "arXiv":
+            raise ValueError(f"venue_source is none-found (no published version) but venue is {self.venue!r}")
+        return self
+
+    @model_validator(mode="after")
     def _has_identifier(self) -> "Paper":
         if not (self.arxiv or self.doi or self.url):
             raise ValueError("at least one of arxiv, doi or url is required")

@@ -323,3 +323,29 @@ def test_month_precision_rule_as_an_error(cat, monkeypatch):
     monkeypatch.setattr(validate, "MONTH_PRECISION_SEVERITY", "error")
     cat.add(NAME, MONTH)
     assert [(p.field, p.severity) for p in cat.check() if p.field == "date_note"] == [("date_note", "error")]
+
+
+# -- where a venue was verified, and why a date keeps month precision -------------------------------
+
+@pytest.mark.parametrize("extra, message", [
+    ("venue_source: proceedings\n", "venue_source and venue_checked go together"),
+    ("venue_checked: 2026-01-02\n", "venue_source and venue_checked go together"),
+    ("venue_source: proceedings\nvenue_checked: 2024-04-01\n", "is before the paper's date"),
+    ("venue_source: none-found\nvenue_checked: 2026-01-02\n", "venue_source is none-found"),
+    ("venue_source: a-blog\nvenue_checked: 2026-01-02\n", "venue_source"),
+])
+def test_venue_verification_fields_are_consistent(cat, extra, message):
+    lines = reported(cat, replace(VALID, "arxiv: ", extra + "arxiv: "))
+    assert any(message in line for line in paper_lines(lines)), lines
+
+
+def test_verified_venue_is_accepted(cat):
+    text = replace(VALID, "arxiv: ", "venue_source: openreview\nvenue_checked: 2026-01-02\narxiv: ")
+    assert paper_lines(reported(cat, text)) == []
+
+
+def test_month_precision_of_an_arxiv_paper_needs_a_reason(cat):
+    text = replace(VALID, "date: 2024-05-01\n", "date: 2024-05-01\ndate_precision: month\n")
+    assert_one(reported(cat, text), f"{F}:", "date_note")
+    with_note = replace(text, "venue: ", "date_note: no copy of the v1 record gives the day\nvenue: ")
+    assert paper_lines(reported(cat, with_note)) == []
