@@ -6,8 +6,9 @@
 - the harness results (results/<task>/<method>/<run_id>.json, baselines/result.py schema),
 - recorded benchmark figures (benchmarks/results/*.json).
 
-Folders can be pointed elsewhere with LATENT_PAPERS_DIR, LATENT_RESULTS_DIR and
-LATENT_BENCHMARKS_DIR (tests and benchmarks use fixtures this way).
+`load_inputs()` reads the repository (its folders can be pointed elsewhere with
+LATENT_PAPERS_DIR, LATENT_RESULTS_DIR and LATENT_BENCHMARKS_DIR); `read_inputs` takes the folders
+and the source of the methods as arguments, and tests can also build an `Inputs` themselves.
 """
 
 from __future__ import annotations
@@ -75,10 +76,24 @@ def env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def read_methods() -> dict[str, ModuleInfo]:
+    """The implemented methods, keyed by module name. The one place that says where they come
+    from: today the source files of baselines/methods, read with `ast`."""
+    return read_modules(METHODS_DIR, base="base")
+
+
 def load_inputs() -> Inputs:
-    papers_dir = env_path("LATENT_PAPERS_DIR", PAPERS_DIR)
-    results_dir = env_path("LATENT_RESULTS_DIR", RESULTS_DIR)
-    benchmarks_dir = env_path("LATENT_BENCHMARKS_DIR", BENCHMARKS_DIR)
+    """The repository's inputs; LATENT_PAPERS_DIR, LATENT_RESULTS_DIR and LATENT_BENCHMARKS_DIR
+    point the site at other folders."""
+    return read_inputs(
+        papers_dir=env_path("LATENT_PAPERS_DIR", PAPERS_DIR),
+        results_dir=env_path("LATENT_RESULTS_DIR", RESULTS_DIR),
+        benchmarks_dir=env_path("LATENT_BENCHMARKS_DIR", BENCHMARKS_DIR),
+    )
+
+
+def read_inputs(papers_dir: Path, results_dir: Path, benchmarks_dir: Path, methods=read_methods) -> Inputs:
+    """Every input read from the folders given; `methods()` lists the implemented methods."""
     catalog = load_catalog(papers_dir, methods_dir=METHODS_DIR)
     if SCHEMA_FILE.is_file():
         schema_json = SCHEMA_FILE.read_text(encoding="utf-8")
@@ -88,7 +103,7 @@ def load_inputs() -> Inputs:
         schema_json = json.dumps(Paper.model_json_schema(), indent=2) + "\n"
     return Inputs(
         catalog=catalog,
-        methods=read_modules(METHODS_DIR, base="base"),
+        methods=methods(),
         tasks=read_modules(TASKS_DIR, base="base"),
         results=read_results(results_dir),
         benchmarks=read_benchmarks(benchmarks_dir),

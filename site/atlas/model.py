@@ -10,14 +10,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from operator import itemgetter
 
-from atlas_inputs import Inputs
-from atlas_results import TaskResults, by_task
+from atlas.inputs import Inputs
+from atlas.results import TaskResults, by_task
 from catalog.model import Paper
 from catalog.stats import stats
 
 RELATED_COUNT = 6
 TIMELINE_MONTHS = 96  # the timeline chart draws at most this many months
 TABLE_YEARS = 8  # the per-year table shows at most this many years
+REPO_BRANCH = "main"  # the branch repository links point at (mkdocs.yml's edit_uri names it too)
 DEFAULT_TASK = "prosqa"  # the task every method is run on when nothing else points to one
 
 
@@ -45,8 +46,9 @@ class YearTable:
 
 
 class SiteModel:
-    def __init__(self, inputs: Inputs):
+    def __init__(self, inputs: Inputs, repo_url: str | None = None):
         self.inputs = inputs
+        self.repo_url = repo_url.rstrip("/") if repo_url else None
         self.catalog = inputs.catalog
         self.taxonomy = inputs.catalog.taxonomy
         self.papers: list[Paper] = inputs.catalog.papers  # newest first
@@ -78,6 +80,10 @@ class SiteModel:
                 self._runs_per_task[result.method][str(result.task.get("name"))] += 1
         self._related = self._compute_related()
         self._planned = self._compute_planned()
+
+    def repo_file(self, path: str) -> str | None:
+        """The address of a repository file on the code host (None without a repo_url)."""
+        return f"{self.repo_url}/blob/{REPO_BRANCH}/{path}" if self.repo_url else None
 
     # -- catalog ------------------------------------------------------------------------------
     def tag_groups(self) -> dict[str, list]:

@@ -12,17 +12,18 @@ import html
 import json
 import re
 import tempfile
+from dataclasses import dataclass
 from urllib.parse import quote
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-import atlas_charts
-from atlas_inputs import Inputs
-from atlas_model import SiteModel
-from atlas_results import headline, measured
-from atlas_text import (
+from atlas import charts as atlas_charts
+from atlas.inputs import Inputs
+from atlas.model import SiteModel
+from atlas.results import headline, measured
+from atlas.text import (
     code_fence,
     doc_blocks,
     doc_prose,
@@ -37,8 +38,10 @@ from atlas_text import (
 )
 from catalog.exports import to_bibtex, write_exports
 
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 HOME_LATEST = 10
+TAXONOMY_SOURCE = "catalog/taxonomy.yaml"
+TAGS_SOURCE = "catalog/tags.yaml"
 
 
 BLOCK_RE = re.compile(r"<!--atlas-block:(\d+)-->")
@@ -181,12 +184,19 @@ def _bench_cell(value: object) -> object:
     return value
 
 
-def render_pages(model: SiteModel, directory_urls: bool = True) -> tuple[dict[str, str], dict[str, list[tuple[bool, str]]]]:
-    """Every generated page as {path under docs_dir: Markdown}, and the HTML blocks of each page
-    ({path: [(indexed, html)]}) that `insert_blocks` puts in place of the page's placeholders."""
+@dataclass
+class Rendered:
+    pages: dict[str, str]  # path under docs_dir -> Markdown
+    blocks: dict[str, list[tuple[bool, str]]]  # path -> [(indexed, html)] for `insert_blocks`
+    sources: dict[str, str]  # path -> the repository file a reader edits to change the page
+
+
+def render_pages(model: SiteModel, directory_urls: bool = True) -> Rendered:
+    """Every generated page, its HTML blocks and the file it is generated from."""
     env = environment()
     pages: dict[str, str] = {}
     blocks: dict[str, list[tuple[bool, str]]] = {}
+    sources: dict[str, str] = {}
 
     memo: dict[tuple, Markup] = {}
 
@@ -202,7 +212,8 @@ def render_pages(model: SiteModel, directory_urls: bool = True) -> tuple[dict[st
 
     links: dict[str, Links] = {}
 
-    def render(src: str, template: str, **context: object) -> None:
+    def render(src: str, template: str, source: str | None = None, **context: object) -> None:
+        sources[src] = source or f"site/templates/{template}"
         root = Markup("../" * src.count("/"))
         prefix = url_prefix(src, directory_urls)
         link = links.setdefault(prefix, Links(model, prefix, target_url))
@@ -217,13 +228,13 @@ def render_pages(model: SiteModel, directory_urls: bool = True) -> tuple[dict[st
     render("index.md", "home.md.j2", latest=model.papers[:HOME_LATEST])
     render("taxonomy/index.md", "taxonomy_index.md.j2")
     for node in taxonomy.nodes.values():
-        render(f"taxonomy/{node.id}/index.md", "taxonomy_node.md.j2", node=node, baseline=model.node_baseline(node.id))
+        render(f"taxonomy/{node.id}/index.md", "taxonomy_node.md.j2", TAXONOMY_SOURCE, node=node, baseline=model.node_baseline(node.id))
     render("papers/index.md", "papers_index.md.j2")
     for paper in model.papers:
-        render(f"papers/{paper.id}.md", "paper.md.j2", paper=paper, bibtex=to_bibtex([paper]), run=model.run_it(paper))
+        render(f"papers/{paper.id}.md", "paper.md.j2", f"catalog/papers/{paper.id}.yaml", paper=paper, bibtex=to_bibtex([paper]), run=model.run_it(paper))
     render("tags/index.md", "tags_index.md.j2")
     for tag in model.catalog.tags.values():
-        render(f"tags/{tag.id}.md", "tag.md.j2", tag=tag)
+        render(f"tags/{tag.id}.md", "tag.md.j2", TAGS_SOURCE, tag=tag)
     months, series = model.timeline()
     legend = [(name, atlas_charts.color(i)) for i, (name, _) in enumerate(series)]
     render("timeline.md", "timeline.md.j2", months=months, series=series, legend=legend)
@@ -231,12 +242,12 @@ def render_pages(model: SiteModel, directory_urls: bool = True) -> tuple[dict[st
     render("contribute.md", "contribute.md.j2")
     render("baselines/index.md", "baselines_index.md.j2")
     for method in model.methods.values():
-        render(f"baselines/{method.name}.md", "baseline.md.j2", method=method)
+        render(f"baselines/{method.name}.md", "baseline.md.j2", f"baselines/methods/{method.name}.py", method=method)
     render("results/index.md", "results_index.md.j2")
     for task in model.results.values():
         render(f"results/{task.key}.md", "results_task.md.j2", task=task)
     render("benchmarks.md", "benchmarks.md.j2")
-    return pages, blocks
+    return Rendered(pages, blocks, sources)
 
 
 def download_files(inputs: Inputs) -> dict[str, bytes]:

@@ -13,8 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from statistics import mean
 
-from atlas_charts import Series
-from atlas_text import slug
+from atlas.charts import Series
+from atlas.text import slug
 from baselines.result import Metrics, Result
 
 

@@ -13,7 +13,7 @@ SITE_SRC = REPO / "site"
 FIXTURE_PAPERS = REPO / "tests" / "fixtures" / "site_papers"
 FIXTURE_RESULTS = REPO / "tests" / "fixtures" / "results"
 
-# The helper modules next to site/hooks.py (site/ is not a package: it would shadow `site`).
+# The `atlas` package next to site/hooks.py (site/ itself is not a package: it would shadow `site`).
 if str(SITE_SRC) not in sys.path:
     sys.path.insert(0, str(SITE_SRC))
 

@@ -11,11 +11,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from atlas_charts import Series, compute_plot, stacked_bars
-from atlas_inputs import InputError, Inputs, read_benchmarks, read_modules, read_results
-from atlas_model import SiteModel
-from atlas_results import by_task
-from atlas_text import code_fence, doc_blocks, doc_prose, md_escape, page_url, safe_url, short_authors, url_prefix
+from atlas.charts import Series, compute_plot, stacked_bars
+from atlas.inputs import InputError, Inputs, read_benchmarks, read_inputs, read_modules, read_results
+from atlas.model import SiteModel
+from atlas.results import by_task
+from atlas.text import code_fence, doc_blocks, doc_prose, md_escape, page_url, safe_url, short_authors, url_prefix
 from markdown import markdown
 from site_fixture import FIXTURE_PAPERS, FIXTURE_RESULTS, REPO
 
@@ -143,18 +143,7 @@ def test_unreadable_results_and_benchmarks_name_the_file(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def model() -> SiteModel:
-    from atlas_inputs import METHODS_DIR, TASKS_DIR
-
-    inputs = Inputs(
-        catalog=load_catalog(FIXTURE_PAPERS),
-        methods=read_modules(METHODS_DIR, base="base"),
-        tasks=read_modules(TASKS_DIR, base="base"),
-        results=read_results(FIXTURE_RESULTS),
-        benchmarks=[],
-        example_yaml="",
-        schema_json="{}",
-        watch=[],
-    )
+    inputs = read_inputs(FIXTURE_PAPERS, FIXTURE_RESULTS, FIXTURE_PAPERS / "no-benchmarks")
     return SiteModel(inputs)
 
 
