@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from atlas import charts as atlas_charts
+from atlas import tables
 from atlas.inputs import Inputs
 from atlas.model import SiteModel
 from atlas.results import headline, measured
@@ -158,6 +159,7 @@ def environment() -> Environment:
         bench_columns=_bench_columns,
         bench_cell=_bench_cell,
         code=lambda text: Markup(html.escape(str(text), quote=False)),
+        spaces_nb=lambda depth: Markup("&#160;&#160;" * depth),
     )
     return env
 
@@ -219,10 +221,22 @@ def render_pages(model: SiteModel, directory_urls: bool = True) -> Rendered:
         link = links.setdefault(prefix, Links(model, prefix, target_url))
         block = Blocks()
         pages[src] = env.get_template(template).render(
+            table_row=table_row,
+            table_facets=table_facets,
             site=model, root=root, prefix=prefix, href=link.href, link=link, block=block, remember=remember, **context
         )
         if block.items:
             blocks[src] = block.items
+
+    row_attrs: dict[str, dict[str, str]] = {}
+
+    def table_row(paper) -> dict[str, str]:
+        if paper.id not in row_attrs:
+            row_attrs[paper.id] = tables.row_attrs(model, paper)
+        return row_attrs[paper.id]
+
+    def table_facets(papers) -> tables.Facets:
+        return tables.facets(model, papers)
 
     taxonomy = model.taxonomy
     render("index.md", "home.md.j2", latest=model.papers[:HOME_LATEST])
