@@ -173,6 +173,7 @@ class ProsQA(Task):
     description: ClassVar[str] = ("Graph search over 'is a' facts about made-up concepts "
                                   "(Coconut's ProsQA; official valid/test files when present).")
     defaults: ClassVar[dict] = {}
+    chance: ClassVar[float] = 0.5  # accuracy of guessing: every question offers two concepts
 
     def __init__(self, data_dir: str | Path | None = None, **options):
         super().__init__(data_dir, **check_options(self.name, self.defaults, options))

@@ -90,55 +90,137 @@ class Series:
     """One method's points on an accuracy-vs-compute plot."""
 
     name: str
-    points: list[tuple[float, float, str]]  # (compute > 0, accuracy in %, label of the knob value)
+    # (compute > 0, accuracy in %, label of the knob value, 95% interval in % or None)
+    points: list[tuple[float, float, str, tuple[float, float] | None]]
 
 
-def compute_plot(series: list[Series], x_label: str, title: str) -> Markup:
-    """Accuracy (%) against compute on a log axis, one line per series, points sorted by compute."""
-    xs = [x for s in series for x, _, _ in s.points if x > 0]
-    width, height = 640.0, 320.0
-    left, right, top, bottom = 48.0, 16.0, 12.0, 44.0
-    plot_w, plot_h = width - left - right, height - top - bottom
-    lo = math.floor(math.log10(min(xs))) if xs else 0
-    hi = math.ceil(math.log10(max(xs))) if xs else 1
-    if hi <= lo:
-        hi = lo + 1
-
-    def px(x: float) -> float:
-        return left + plot_w * (math.log10(x) - lo) / (hi - lo)
-
-    def py(acc: float) -> float:
-        return top + plot_h - plot_h * max(0.0, min(acc, 100.0)) / 100.0
-
-    parts = [
+def _svg_open(width: float, height: float, title: str) -> list[str]:
+    return [
         f'<svg class="atlas-svg" viewBox="0 0 {_fmt(width)} {_fmt(height)}" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
     ]
+
+
+def _chance_line(y: float, x1: float, x2: float, chance: float) -> str:
+    """A dashed horizontal line at chance level, labelled at its right end."""
+    return (
+        f'<g class="atlas-chance"><line x1="{_fmt(x1)}" x2="{_fmt(x2)}" y1="{_fmt(y)}" y2="{_fmt(y)}"/>'
+        f'<text x="{_fmt(x2 - 4)}" y="{_fmt(y - 4)}" text-anchor="end">chance {_fmt(100 * chance)}%</text></g>'
+    )
+
+
+def _whisker(x: float, y_low: float, y_high: float, colour: str) -> str:
+    """A vertical interval with caps."""
+    return (
+        f'<g class="atlas-interval" stroke="{colour}"><line x1="{_fmt(x)}" x2="{_fmt(x)}" y1="{_fmt(y_low)}" y2="{_fmt(y_high)}"/>'
+        f'<line x1="{_fmt(x - 4)}" x2="{_fmt(x + 4)}" y1="{_fmt(y_low)}" y2="{_fmt(y_low)}"/>'
+        f'<line x1="{_fmt(x - 4)}" x2="{_fmt(x + 4)}" y1="{_fmt(y_high)}" y2="{_fmt(y_high)}"/></g>'
+    )
+
+
+def compute_plot(series: list[Series], x_label: str, title: str, chance: float | None = None, log: bool = True) -> Markup:
+    """Accuracy (%) against compute, one line per series, points sorted by compute; the x axis is
+    logarithmic (FLOPs) or linear (a knob's value). Intervals over seeds are drawn as whiskers
+    and chance level as a dashed line."""
+    xs = [x for s in series for x, *_ in s.points if x > 0 or not log]
+    width, height = 640.0, 320.0
+    left, right, top, bottom = 48.0, 16.0, 12.0, 44.0
+    plot_w, plot_h = width - left - right, height - top - bottom
+    if log:
+        lo = math.floor(math.log10(min(xs))) if xs else 0
+        hi = math.ceil(math.log10(max(xs))) if xs else 1
+        hi = max(hi, lo + 1)
+        ticks = [(10.0**d, f"1e{d}") for d in range(lo, hi + 1)]
+        scale = (lo, hi)
+    else:
+        lo, hi = min(xs, default=0), max(xs, default=1)
+        lo, hi = min(lo, 0), hi if hi > lo else lo + 1
+        step = _nice_step((hi - lo) / 6) if hi - lo > 6 else 1.0
+        ticks = [(lo + step * i, _fmt(lo + step * i)) for i in range(int((hi - lo) / step) + 1)]
+        scale = (lo, hi)
+
+    def px(x: float) -> float:
+        value = math.log10(x) if log else x
+        return left + plot_w * (value - scale[0]) / (scale[1] - scale[0])
+
+    def py(acc: float) -> float:
+        return top + plot_h - plot_h * max(0.0, min(acc, 100.0)) / 100.0
+
+    parts = _svg_open(width, height, title)
     for acc in range(0, 101, 25):
         y = py(acc)
         parts.append(f'<line class="atlas-grid" x1="{_fmt(left)}" x2="{_fmt(width - right)}" y1="{_fmt(y)}" y2="{_fmt(y)}"/>')
         parts.append(f'<text x="{_fmt(left - 6)}" y="{_fmt(y + 4)}" text-anchor="end">{acc}%</text>')
-    for decade in range(lo, hi + 1):
-        x = px(10.0**decade)
+    for value, label in ticks:
+        x = px(value)
         parts.append(f'<line class="atlas-grid" x1="{_fmt(x)}" x2="{_fmt(x)}" y1="{_fmt(top)}" y2="{_fmt(top + plot_h)}"/>')
-        parts.append(f'<text x="{_fmt(x)}" y="{_fmt(top + plot_h + 16)}" text-anchor="middle">1e{decade}</text>')
+        parts.append(f'<text x="{_fmt(x)}" y="{_fmt(top + plot_h + 16)}" text-anchor="middle">{escape(label)}</text>')
     parts.append(
         f'<text x="{_fmt(left + plot_w / 2)}" y="{_fmt(height - 6)}" text-anchor="middle">{escape(x_label)}</text>'
     )
+    if chance is not None:
+        parts.append(_chance_line(py(100 * chance), left, width - right, chance))
     for k, s in enumerate(series):
-        points = sorted((x, y, label) for x, y, label in s.points if x > 0)
+        points = sorted((p for p in s.points if p[0] > 0 or not log), key=lambda p: p[0])
         if not points:
             continue
         c = color(k)
-        coords = " ".join(f"{_fmt(px(x))},{_fmt(py(y))}" for x, y, _ in points)
+        coords = " ".join(f"{_fmt(px(x))},{_fmt(py(y))}" for x, y, *_ in points)
         if len(points) > 1:
             parts.append(f'<polyline points="{coords}" fill="none" stroke="{c}" stroke-width="2"/>')
-        for x, y, label in points:
+        for x, y, label, ci in points:
+            if ci is not None:
+                parts.append(_whisker(px(x), py(ci[0]), py(ci[1]), c))
+            interval = f" (95% interval {ci[0]:.1f}–{ci[1]:.1f})" if ci else ""
             parts.append(
                 f'<circle cx="{_fmt(px(x))}" cy="{_fmt(py(y))}" r="4" fill="{c}">'
-                f"<title>{escape(s.name)} ({escape(label)}): {y:.1f}% at {x:.3g}</title></circle>"
+                f"<title>{escape(s.name)} ({escape(label)}): {y:.1f}%{interval} at {x:.3g}</title></circle>"
             )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def accuracy_bars(rows: list[tuple[str, float, tuple[float, float] | None, bool]], title: str, chance: float | None = None) -> Markup:
+    """Horizontal accuracy bars, one per (label, accuracy in %, 95% interval or None, too short);
+    intervals as whiskers, chance level as a dashed line; too-short runs drawn hatched-pale."""
+    bar_h, gap = 18.0, 8.0
+    left, right, top, bottom = 250.0, 16.0, 8.0, 30.0
+    width = 720.0
+    height = top + bottom + len(rows) * (bar_h + gap)
+    plot_w = width - left - right
+
+    def px(acc: float) -> float:
+        return left + plot_w * max(0.0, min(acc, 100.0)) / 100.0
+
+    parts = _svg_open(width, height, title)
+    for acc in range(0, 101, 25):
+        x = px(acc)
+        parts.append(f'<line class="atlas-grid" x1="{_fmt(x)}" x2="{_fmt(x)}" y1="{_fmt(top)}" y2="{_fmt(height - bottom)}"/>')
+        parts.append(f'<text x="{_fmt(x)}" y="{_fmt(height - bottom + 16)}" text-anchor="middle">{acc}%</text>')
+    for i, (label, acc, ci, short) in enumerate(rows):
+        y = top + i * (bar_h + gap)
+        c = color(i)
+        note = " (run too short to mean anything)" if short else ""
+        parts.append(f'<text x="{_fmt(left - 6)}" y="{_fmt(y + bar_h - 5)}" text-anchor="end">{escape(label)}</text>')
+        opacity = ' fill-opacity="0.35"' if short else ""
+        parts.append(
+            f'<rect x="{_fmt(left)}" y="{_fmt(y)}" width="{_fmt(px(acc) - left)}" height="{_fmt(bar_h)}" fill="{c}"'
+            f"{opacity}><title>{escape(label)}: {acc:.1f}%{note}</title></rect>"
+        )
+        if ci is not None:
+            mid = y + bar_h / 2
+            parts.append(
+                f'<g class="atlas-interval"><line x1="{_fmt(px(ci[0]))}" x2="{_fmt(px(ci[1]))}" y1="{_fmt(mid)}" y2="{_fmt(mid)}"/>'
+                f'<line x1="{_fmt(px(ci[0]))}" x2="{_fmt(px(ci[0]))}" y1="{_fmt(mid - 4)}" y2="{_fmt(mid + 4)}"/>'
+                f'<line x1="{_fmt(px(ci[1]))}" x2="{_fmt(px(ci[1]))}" y1="{_fmt(mid - 4)}" y2="{_fmt(mid + 4)}"/></g>'
+            )
+    if chance is not None:
+        x = px(100 * chance)
+        parts.append(
+            f'<g class="atlas-chance"><line x1="{_fmt(x)}" x2="{_fmt(x)}" y1="{_fmt(top)}" y2="{_fmt(height - bottom)}"/>'
+            f'<text x="{_fmt(x + 4)}" y="{_fmt(height - bottom - 4)}">chance {_fmt(100 * chance)}%</text></g>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 

@@ -33,8 +33,9 @@ class RunIt:
     node: str | None  # the taxonomy node whose baseline this is (None when own)
 
     @property
-    def command(self) -> str:
-        return f"latent bench run --method {self.method} --task {self.task}"
+    def command(self) -> str | None:
+        """The command that runs it; None while the method is planned (no module yet)."""
+        return f"latent bench run --method {self.method} --task {self.task}" if self.implemented else None
 
 
 @dataclass
@@ -61,7 +62,12 @@ class SiteModel:
             for name in dict.fromkeys([stem, str(info.attrs.get("name", stem)), *info.variants])
         }
         self.tasks = inputs.tasks
-        self.results: dict[str, TaskResults] = by_task(inputs.results)
+        chance = {
+            str(info.attrs.get("name", info.name)): float(info.attrs["chance"])
+            for info in inputs.tasks.values()
+            if isinstance(info.attrs.get("chance"), (int, float))
+        }  # tasks that declare the accuracy of guessing
+        self.results: dict[str, TaskResults] = by_task(inputs.results, chance)
         self.by_node: dict[str, list[Paper]] = defaultdict(list)  # node and everything below it
         self.direct: dict[str, list[Paper]] = defaultdict(list)  # placed in the node itself
         self.by_tag: dict[str, list[Paper]] = defaultdict(list)
@@ -245,9 +251,12 @@ class SiteModel:
     def nodes_using(self, method: str) -> list[str]:
         return [n.id for n in self.taxonomy.nodes.values() if n.baseline == method]
 
-    def comparison(self, paper: Paper, method: str) -> list[tuple[TaskResults, object, float | None]]:
-        """Our trained-setting numbers for `method`, per task with runs, beside the accuracy the
-        paper reports for the same method and task (None when it reports none)."""
+    def comparison(self, paper: Paper, method: str) -> list[tuple[TaskResults, object, object | None]]:
+        """Our trained-setting numbers for the paper's own `method`, per task with runs, beside
+        the paper's reported accuracy for the same method and task in its main setting (None when
+        it reports none): (task, our row, the paper's ReportedResult or None)."""
+        if method not in paper.baselines:
+            return []  # a family baseline is another method: its numbers are not this paper's
         out = []
         for task in self.results.values():
             row = next((r for r in task.leaderboard() if r.method == method), None)
@@ -255,11 +264,7 @@ class SiteModel:
                 continue
             names = {task.key, task.label}
             reported = next(
-                (
-                    r.value
-                    for r in paper.results
-                    if r.method == method and r.task in names and r.metric == "accuracy" and not r.setting
-                ),
+                (r for r in paper.results if r.method == method and r.task in names and r.metric == "accuracy" and not r.setting),
                 None,
             )
             out.append((task, row, reported))

@@ -23,7 +23,7 @@ from atlas import charts as atlas_charts
 from atlas import tables
 from atlas.inputs import Inputs
 from atlas.model import SiteModel
-from atlas.results import headline, measured
+from atlas.results import headline, is_too_short, measured
 from atlas.text import (
     code_fence,
     doc_blocks,
@@ -160,8 +160,47 @@ def environment() -> Environment:
         bench_cell=_bench_cell,
         code=lambda text: Markup(html.escape(str(text), quote=False)),
         spaces_nb=lambda depth: Markup("&#160;&#160;" * depth),
+        accuracy_cell=accuracy_cell,
+        interval_cell=interval_cell,
+        short_note=SHORT_NOTE,
+        is_too_short=is_too_short,
+        knob_words=knob_words,
+        leaderboard_bars=lambda board: [
+            (row.method + (f" ({row.knob}={row.knob_value})" if row.knob else ""), row.accuracy, row.ci, row.too_short)
+            for row in board
+        ],
     )
     return env
+
+
+SHORT_NOTE = Markup(
+    '<span class="atlas-short" title="a short-suite run: it shows that the method runs end to end; '
+    'its budget is too small for the accuracy to mean anything">too short to mean anything</span>'
+)
+
+
+KNOB_WORDS = {
+    "thoughts": "continuous thoughts",
+    "latents": "latent steps",
+    "pauses": "pause tokens",
+    "loops": "loop iterations",
+    "steps": "denoising steps",
+}
+
+
+def knob_words(knob: str) -> str:
+    """A compute knob's name in words, for axis labels."""
+    return KNOB_WORDS.get(knob, knob.replace("_", " "))
+
+
+def accuracy_cell(row) -> Markup:
+    """'49.8', '85.5 ± 2.1' over seeds, with the too-short label where it applies."""
+    text = f"{row.accuracy:.1f}" + (f" ± {row.std:.1f}" if row.std is not None else "")
+    return md_escape(text) + (Markup(" ") + SHORT_NOTE if row.too_short else Markup(""))
+
+
+def interval_cell(row) -> Markup:
+    return md_escape(f"{row.ci[0]:.1f}–{row.ci[1]:.1f}") if row.ci else md_escape("– (one seed)")
 
 
 def _bench_facts(data: dict) -> list[tuple[str, object]]:

@@ -1,17 +1,20 @@
 """Harness results summarised for the site: leaderboards, sweeps and measured-vs-reported numbers.
 
 A run's headline metrics are its evaluation on the `test` split (else its last evaluation).
-Runs of the same task, method and test-time compute setting (knob value) are averaged over seeds.
-A method's leaderboard row is its trained setting: runs evaluated at the knob value the method
-was trained with (or with no knob); when a task only has sweep runs of a method, its largest
-compute setting stands in.
+Runs of the same task, method and test-time compute setting (knob value) are aggregated over
+seeds: mean, standard deviation and a 95% t-interval of the accuracy. A method's leaderboard
+row is its trained setting: runs evaluated at the knob value the method was trained with (or
+with no knob); when a task only has sweep runs of a method, its largest compute setting stands in.
+
+Runs of the short suites (`smoke`, `*-short`) only show that a method runs end to end: their
+budget is too small for the accuracy to mean anything, and every page that shows them says so.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from statistics import mean
+from statistics import mean, stdev
 
 from atlas.charts import Series
 from atlas.text import slug
@@ -34,6 +37,43 @@ class Row:
     inference_flops: float
     latency_ms: float | None  # batch size 1, when measured
     paper: str | None
+    std: float | None = None  # standard deviation over seeds (percent points), from 2 runs on
+    ci: tuple[float, float] | None = None  # 95% t-interval of the mean (percent), from 2 runs on
+    too_short: bool = False  # every run comes from a short suite
+    model: str = ""  # the backbone, e.g. "small (10.9 M parameters, from scratch)"
+    budget: str = ""  # optimizer steps x batch size, e.g. "2000 x 64"
+
+
+# Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom; 1.96 beyond.
+_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]  # fmt: skip
+
+
+def t_interval(values: list[float]) -> tuple[float, float, float] | None:
+    """(standard deviation, low, high) of the 95% t-interval of the mean; None for fewer than 2."""
+    if len(values) < 2:
+        return None
+    sd = stdev(values)
+    df = len(values) - 1
+    half = (_T975[df - 1] if df <= len(_T975) else 1.96) * sd / len(values) ** 0.5
+    centre = mean(values)
+    return sd, centre - half, centre + half
+
+
+SHORT_SUITES = ("smoke",)
+
+
+def is_too_short(result: Result) -> bool:
+    suite = result.suite or ""
+    return suite in SHORT_SUITES or suite.endswith("-short")
+
+
+def model_label(result: Result) -> str:
+    model = result.model
+    size = str(model.get("name") or model.get("size") or "model")
+    params = model.get("n_params")
+    origin = f"from {model['pretrained']}" if model.get("pretrained") else "from scratch"
+    return f"{size} ({params / 1e6:.1f} M parameters, {origin})" if params else f"{size} ({origin})"
 
 
 def task_key(result: Result) -> str:
@@ -70,6 +110,7 @@ class TaskResults:
     label: str
     completed: list[Result]
     failed: list[Result]
+    chance: float | None = None  # accuracy of guessing (fraction), when the task declares one
     _rows: list[Row] | None = field(default=None, repr=False)
     _board: list[Row] | None = field(default=None, repr=False)
 
@@ -106,9 +147,28 @@ class TaskResults:
         for row in self.rows():
             by_method[row.method].append(row)
         return [
-            Series(method, [(r.inference_flops, r.accuracy, f"{r.knob}={r.knob_value}" if r.knob else "trained") for r in rows])
+            Series(method, [_point(r.inference_flops, r) for r in rows])
             for method, rows in sorted(by_method.items())
         ]
+
+    def knob_sweeps(self) -> dict[str, list[Series]]:
+        """Per knob name (thoughts, pauses, loops, steps): accuracy against the knob's value, one
+        series per method swept over at least two values."""
+        by_knob: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
+        for row in self.rows():
+            if row.knob and row.knob_value is not None:
+                by_knob[row.knob][row.method].append(row)
+        out = {}
+        for knob, methods in sorted(by_knob.items()):
+            series = [Series(m, [_point(r.knob_value, r) for r in rows]) for m, rows in sorted(methods.items()) if len(rows) > 1]
+            if series:
+                out[knob] = series
+        return out
+
+    @property
+    def too_short(self) -> bool:
+        """Every completed run of the task comes from a short suite."""
+        return bool(self.completed) and all(is_too_short(r) for r in self.completed)
 
     def has_sweep(self) -> bool:
         return any(len(s.points) > 1 for s in self.sweep())
@@ -117,6 +177,8 @@ class TaskResults:
 def _row(runs: list[tuple[Result, Metrics]]) -> Row:
     first = runs[0][0]
     latencies = [m.latency_ms_batch1 for _, m in runs if m.latency_ms_batch1 is not None]
+    spread = t_interval([100.0 * m.accuracy for _, m in runs])
+    budgets = sorted({f"{r.budget.optimizer_steps} × {r.budget.batch_size}" for r, _ in runs})
     return Row(
         method=first.method,
         knob=first.knob,
@@ -130,15 +192,29 @@ def _row(runs: list[tuple[Result, Metrics]]) -> Row:
         inference_flops=mean(m.inference_flops for _, m in runs),
         latency_ms=mean(latencies) if latencies else None,
         paper=first.paper,
+        std=spread[0] if spread else None,
+        ci=(spread[1], spread[2]) if spread else None,
+        too_short=all(is_too_short(r) for r, _ in runs),
+        model=" / ".join(sorted({model_label(r) for r, _ in runs})),
+        budget=" / ".join(budgets),
     )
 
 
-def by_task(results: list[Result]) -> dict[str, TaskResults]:
-    """Results grouped by task key, in key order."""
+def _point(x: float, row: Row) -> tuple:
+    label = f"{row.knob}={row.knob_value}" if row.knob else "trained"
+    return (x, row.accuracy, label, row.ci)
+
+
+def by_task(results: list[Result], chance: dict[str, float] | None = None) -> dict[str, TaskResults]:
+    """Results grouped by task key, in key order. `chance` maps task names to the accuracy of
+    guessing (a result's own `task.chance` wins)."""
+    chance = chance or {}
     out: dict[str, TaskResults] = {}
     for result in sorted(results, key=lambda r: (task_key(r), r.method, r.run_id)):
         key = task_key(result)
-        entry = out.setdefault(key, TaskResults(key, task_label(result), [], []))
+        name = str(result.task.get("name"))
+        level = result.task.get("chance", chance.get(name))
+        entry = out.setdefault(key, TaskResults(key, task_label(result), [], [], level))
         (entry.completed if result.status == "completed" else entry.failed).append(result)
     return out
 
