@@ -37,6 +37,7 @@ class AtlasHooks:
         self.inputs: Inputs | None = None
         self.blocks: dict[str, list[tuple[bool, str]]] = {}
         self.sources: dict[str, str] = {}  # generated page -> the repository file it comes from
+        self.descriptions: dict[str, str] = {}  # generated page -> its meta description
         self.in_nav: set[str] = set()
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
@@ -52,7 +53,7 @@ class AtlasHooks:
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         model = SiteModel(self.inputs, repo_url=config.repo_url)
         rendered = render_pages(model, directory_urls=config.use_directory_urls)
-        self.blocks, self.sources = rendered.blocks, rendered.sources
+        self.blocks, self.sources, self.descriptions = rendered.blocks, rendered.sources, rendered.descriptions
         for src_uri, text in rendered.pages.items():
             if files.get_file_from_path(src_uri) is not None:
                 raise PluginError(f"site/docs/{src_uri} would be replaced by a generated page; remove or rename it")
@@ -80,7 +81,11 @@ class AtlasHooks:
         return env
 
     def on_page_markdown(self, markdown: str, page, config: MkDocsConfig, files: Files) -> str:
-        """A generated page's edit link opens the repository file it is generated from."""
+        """A generated page's edit link opens the repository file it is generated from; its meta
+        description is its summary (escaped here: the theme puts it into an attribute as is)."""
+        description = self.descriptions.get(page.file.src_uri)
+        if description:
+            page.meta["description"] = html.escape(description, quote=True)
         source = self.sources.get(page.file.src_uri)
         if source and config.repo_url and config.edit_uri:
             page.edit_url = urljoin(config.repo_url.rstrip("/") + "/", config.edit_uri + source)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import html
-import json
 import re
 import tempfile
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from atlas import charts as atlas_charts
-from atlas import tables
+from atlas import benchmarks, tables
 from atlas.inputs import Inputs
 from atlas.model import SiteModel
 from atlas.results import headline, is_too_short, measured
@@ -41,6 +40,7 @@ from catalog.exports import to_bibtex, write_exports
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 HOME_LATEST = 10
+BENCHMARK_SCRIPTS = TEMPLATES_DIR.parents[1] / "benchmarks"
 TAXONOMY_SOURCE = "catalog/taxonomy.yaml"
 TAGS_SOURCE = "catalog/tags.yaml"
 
@@ -155,9 +155,6 @@ def environment() -> Environment:
         doc_prose=doc_prose,
         headline=headline,
         sweep_legend=lambda series: [(s.name, atlas_charts.color(i)) for i, s in enumerate(series)],
-        bench_facts=_bench_facts,
-        bench_columns=_bench_columns,
-        bench_cell=_bench_cell,
         code=lambda text: Markup(html.escape(str(text), quote=False)),
         spaces_nb=lambda depth: Markup("&#160;&#160;" * depth),
         accuracy_cell=accuracy_cell,
@@ -203,33 +200,12 @@ def interval_cell(row) -> Markup:
     return md_escape(f"{row.ci[0]:.1f}–{row.ci[1]:.1f}") if row.ci else md_escape("– (one seed)")
 
 
-def _bench_facts(data: dict) -> list[tuple[str, object]]:
-    """Top-level fields of a benchmark file (title, description and rows aside), as cell values."""
-    skip = {"title", "description", "rows"}
-    return [(k, _bench_cell(v)) for k, v in data.items() if k not in skip]
-
-
-def _bench_columns(rows: list[dict]) -> list[str]:
-    return list(dict.fromkeys(key for row in rows if isinstance(row, dict) for key in row))
-
-
-def _bench_cell(value: object) -> object:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
-    if isinstance(value, list) and all(isinstance(v, (int, float, str)) for v in value):
-        return ", ".join(str(_bench_cell(v)) for v in value)
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return value
-
-
 @dataclass
 class Rendered:
     pages: dict[str, str]  # path under docs_dir -> Markdown
     blocks: dict[str, list[tuple[bool, str]]]  # path -> [(indexed, html)] for `insert_blocks`
     sources: dict[str, str]  # path -> the repository file a reader edits to change the page
+    descriptions: dict[str, str]  # path -> the page's meta description (plain text)
 
 
 def render_pages(model: SiteModel, directory_urls: bool = True) -> Rendered:
@@ -238,6 +214,7 @@ def render_pages(model: SiteModel, directory_urls: bool = True) -> Rendered:
     pages: dict[str, str] = {}
     blocks: dict[str, list[tuple[bool, str]]] = {}
     sources: dict[str, str] = {}
+    descriptions: dict[str, str] = {}
 
     memo: dict[tuple, Markup] = {}
 
@@ -253,8 +230,10 @@ def render_pages(model: SiteModel, directory_urls: bool = True) -> Rendered:
 
     links: dict[str, Links] = {}
 
-    def render(src: str, template: str, source: str | None = None, **context: object) -> None:
+    def render(src: str, template: str, source: str | None = None, description: str | None = None, **context: object) -> None:
         sources[src] = source or f"site/templates/{template}"
+        if description:
+            descriptions[src] = " ".join(description.split())
         root = Markup("../" * src.count("/"))
         prefix = url_prefix(src, directory_urls)
         link = links.setdefault(prefix, Links(model, prefix, target_url))
@@ -281,13 +260,13 @@ def render_pages(model: SiteModel, directory_urls: bool = True) -> Rendered:
     render("index.md", "home.md.j2", latest=model.papers[:HOME_LATEST])
     render("taxonomy/index.md", "taxonomy_index.md.j2")
     for node in taxonomy.nodes.values():
-        render(f"taxonomy/{node.id}/index.md", "taxonomy_node.md.j2", TAXONOMY_SOURCE, node=node, baseline=model.node_baseline(node.id))
+        render(f"taxonomy/{node.id}/index.md", "taxonomy_node.md.j2", TAXONOMY_SOURCE, node.description, node=node, baseline=model.node_baseline(node.id))
     render("papers/index.md", "papers_index.md.j2")
     for paper in model.papers:
-        render(f"papers/{paper.id}.md", "paper.md.j2", f"catalog/papers/{paper.id}.yaml", paper=paper, bibtex=to_bibtex([paper]), run=model.run_it(paper))
+        render(f"papers/{paper.id}.md", "paper.md.j2", f"catalog/papers/{paper.id}.yaml", paper.tldr, paper=paper, bibtex=to_bibtex([paper]), run=model.run_it(paper))
     render("tags/index.md", "tags_index.md.j2")
     for tag in model.catalog.tags.values():
-        render(f"tags/{tag.id}.md", "tag.md.j2", TAGS_SOURCE, tag=tag)
+        render(f"tags/{tag.id}.md", "tag.md.j2", TAGS_SOURCE, f"Papers tagged {tag.id}: {tag.description}", tag=tag)
     months, series = model.timeline()
     legend = [(name, atlas_charts.color(i)) for i, (name, _) in enumerate(series)]
     render("timeline.md", "timeline.md.j2", months=months, series=series, legend=legend)
@@ -299,8 +278,11 @@ def render_pages(model: SiteModel, directory_urls: bool = True) -> Rendered:
     render("results/index.md", "results_index.md.j2")
     for task in model.results.values():
         render(f"results/{task.key}.md", "results_task.md.j2", task=task)
-    render("benchmarks.md", "benchmarks.md.j2")
-    return Rendered(pages, blocks, sources)
+    sections = [
+        benchmarks.section(name, data, (BENCHMARK_SCRIPTS / f"{name}.py").is_file()) for name, data in model.inputs.benchmarks
+    ]
+    render("benchmarks.md", "benchmarks.md.j2", benchmarks=sections, max_rows=benchmarks.MAX_ROWS)
+    return Rendered(pages, blocks, sources, descriptions)
 
 
 def download_files(inputs: Inputs) -> dict[str, bytes]:
