@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,7 @@ class ConfigField:
     name: str
     type: str
     default: str
+    description: str = ""  # the comment after the field (and comment lines right under it)
 
 
 @dataclass
@@ -121,12 +123,28 @@ def read_modules(folder: Path, base: str) -> dict[str, ModuleInfo]:
     out: dict[str, ModuleInfo] = {}
     if not folder.is_dir():
         return out
-    shared = _parse(folder / f"{base}.py") if (folder / f"{base}.py").is_file() else None
-    shared_classes = {n.name: n for n in shared.body if isinstance(n, ast.ClassDef)} if shared else {}
+    base_path = folder / f"{base}.py"
+    shared_classes = _classes(base_path, _parse(base_path)) if base_path.is_file() else {}
     for path in sorted(folder.glob("*.py")):
         if path.stem in NOT_METHODS or path.stem.startswith("_"):
             continue
         out[path.stem] = _module_info(path, _parse(path), shared_classes)
+    return out
+
+
+def _classes(path: Path, tree: ast.Module) -> dict[str, tuple[ast.ClassDef, dict[int, tuple[str, bool]]]]:
+    """The module's classes, each with the comments of the module's lines ({line: text})."""
+    comments = _comments(path)
+    return {node.name: (node, comments) for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+def _comments(path: Path) -> dict[int, tuple[str, bool]]:
+    """{line number: (comment text without '#', alone on its line)} of a source file."""
+    out = {}
+    with path.open("rb") as handle:
+        for token in tokenize.tokenize(handle.readline):
+            if token.type == tokenize.COMMENT:
+                out[token.start[0]] = (token.string.lstrip("#").strip(), token.line.lstrip().startswith("#"))
     return out
 
 
@@ -137,7 +155,7 @@ def _parse(path: Path) -> ast.Module:
         raise InputError(f"{path}:{exc.lineno}: cannot parse: {exc.msg}") from None
 
 
-def _module_info(path: Path, tree: ast.Module, shared: dict[str, ast.ClassDef]) -> ModuleInfo:
+def _module_info(path: Path, tree: ast.Module, shared: dict[str, tuple[ast.ClassDef, dict[int, tuple[str, bool]]]]) -> ModuleInfo:
     """The module's main class is the one whose `name` attribute is the file stem (else the first
     class with a `name`); other classes with a `name` are registered variants of it."""
     classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
@@ -153,7 +171,7 @@ def _module_info(path: Path, tree: ast.Module, shared: dict[str, ast.ClassDef]) 
             None,
         )  # fmt: skip
         if config_name:
-            config = _config_fields(config_name, {**shared, **classes})
+            config = _config_fields(config_name, {**shared, **_classes(path, tree)})
     variants = {a["name"]: (ast.get_docstring(c) or "") for c, a in named if main and c is not main[0]}
     return ModuleInfo(
         name=path.stem, path=path, doc=ast.get_docstring(tree) or "", attrs=attrs, config=config, variants=variants
@@ -177,11 +195,11 @@ def _constant_attrs(cls: ast.ClassDef) -> dict[str, object]:
     return out
 
 
-def _config_fields(name: str, classes: dict[str, ast.ClassDef], seen: frozenset = frozenset()) -> list[ConfigField]:
+def _config_fields(name: str, classes: dict[str, tuple[ast.ClassDef, dict[int, tuple[str, bool]]]], seen: frozenset = frozenset()) -> list[ConfigField]:
     """Fields of the dataclass `name`, inherited ones first (bases found among `classes`)."""
-    cls = classes.get(name)
-    if cls is None or name in seen:
+    if name not in classes or name in seen:
         return []
+    cls, comments = classes[name]
     fields: dict[str, ConfigField] = {}
     for base in cls.bases:
         if isinstance(base, ast.Name):
@@ -192,8 +210,20 @@ def _config_fields(name: str, classes: dict[str, ast.ClassDef], seen: frozenset 
             annotation = ast.unparse(stmt.annotation)
             if not annotation.startswith("ClassVar"):
                 default = ast.unparse(stmt.value) if stmt.value else ""
-                fields[stmt.target.id] = ConfigField(stmt.target.id, annotation, default)
+                fields[stmt.target.id] = ConfigField(stmt.target.id, annotation, default, _field_comment(stmt, comments))
     return list(fields.values())
+
+
+def _field_comment(stmt: ast.stmt, comments: dict[int, tuple[str, bool]]) -> str:
+    """The comment on the field's last line, continued by comment-only lines right below it."""
+    line = stmt.end_lineno or stmt.lineno
+    if line not in comments or comments[line][1]:
+        return ""
+    parts = [comments[line][0]]
+    while line + 1 in comments and comments[line + 1][1]:
+        line += 1
+        parts.append(comments[line][0])
+    return " ".join(p for p in parts if p)
 
 
 def read_results(root: Path) -> list[Result]:

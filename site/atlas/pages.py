@@ -22,11 +22,10 @@ from atlas import charts as atlas_charts
 from atlas import benchmarks, tables
 from atlas.inputs import Inputs
 from atlas.model import SiteModel
-from atlas.results import headline, is_too_short, measured
+from atlas.results import headline, is_too_short, measured, reproduce
 from atlas.text import (
     code_fence,
-    doc_blocks,
-    doc_prose,
+    doc_markdown,
     doi_url,
     md_escape,
     number,
@@ -151,8 +150,6 @@ def environment() -> Environment:
         chart=atlas_charts,
         spaces=lambda depth: Markup("    " * depth),
         measured=measured,
-        doc_blocks=doc_blocks,
-        doc_prose=doc_prose,
         headline=headline,
         sweep_legend=lambda series: [(s.name, atlas_charts.color(i)) for i, s in enumerate(series)],
         code=lambda text: Markup(html.escape(str(text), quote=False)),
@@ -161,6 +158,8 @@ def environment() -> Environment:
         interval_cell=interval_cell,
         short_note=SHORT_NOTE,
         is_too_short=is_too_short,
+        reproduce=reproduce,
+        doc_markdown=doc_markdown,
         knob_words=knob_words,
         leaderboard_bars=lambda board: [
             (row.method + (f" ({row.knob}={row.knob_value})" if row.knob else ""), row.accuracy, row.ci, row.too_short)

@@ -15,7 +15,7 @@ from atlas.charts import Series, compute_plot, stacked_bars
 from atlas.inputs import InputError, Inputs, read_benchmarks, read_inputs, read_modules, read_results
 from atlas.model import SiteModel
 from atlas.results import by_task
-from atlas.text import code_fence, doc_blocks, doc_prose, md_escape, page_url, safe_url, short_authors, url_prefix
+from atlas.text import code_fence, doc_markdown, md_escape, page_url, safe_url, short_authors, url_prefix
 from markdown import markdown
 from site_fixture import FIXTURE_PAPERS, FIXTURE_RESULTS, REPO
 
@@ -72,17 +72,21 @@ def test_authors_and_urls():
     assert url_prefix("tags/math.md") == "../../" and url_prefix("papers/index.md") == "../" and url_prefix("index.md") == ""
 
 
-def test_docstrings_keep_code_and_escape_prose():
-    blocks = doc_blocks("Title line.\n\nProse with `name` and <b>.\n\n  indented\n  lines")
-    assert [verbatim for verbatim, _ in blocks] == [False, False, True]
-    assert str(doc_prose(blocks[1][1])) == "Prose with <code>name</code> and &#60;b&#62;."
+def test_docstrings_render_as_markdown_with_html_escaped():
+    text = "Title line.\n\nProse with `<bot>` and <b>, *stressed*:\n- one\n- two\n\nOptions:\n  a=1   first\n  b=2   second"
+    out = markdown(str(doc_markdown(text)), extensions=["pymdownx.superfences"])
+    assert "<code>&lt;bot&gt;</code>" in out and "&lt;b&gt;" in out and "<b>" not in out  # code shown, HTML escaped
+    assert "<em>stressed</em>" in out and out.count("<li>") == 2  # Markdown rendered, the list too
+    assert "<pre" in out and "a=1   first" in out  # the indented table kept as preformatted text
+    assert "`" not in out  # no literal backticks
 
 
 def test_stacked_bars_and_compute_plot_escape_labels():
     svg = stacked_bars(["before 2018", "2024-01", "2024-02"], [("<b>A</b>", [1, 2, 0]), ("B", [0, 1, 3])], "t")
     assert svg.count("<rect") == 4 and "<b>" not in svg and "&lt;b&gt;A" in svg and "before 2018" in svg
-    plot = compute_plot([Series("<i>m</i>", [(1e6, 50.0, "k=1"), (1e8, 75.0, "k=4")])], "FLOPs", "title")
+    plot = compute_plot([Series("<i>m</i>", [(1e6, 50.0, "k=1", None), (1e8, 75.0, "k=4", (70.0, 80.0))])], "FLOPs", "title", chance=0.5)
     assert "<polyline" in plot and "<i>" not in plot and "1e6" in plot and "1e8" in plot
+    assert plot.count('class="atlas-interval"') == 1 and "chance 50%" in plot
 
 
 def test_read_modules_from_source_without_importing(tmp_path: Path):
