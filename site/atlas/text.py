@@ -160,6 +160,10 @@ def doc_markdown(text: str) -> Markup:
 
 
 def _escape_outside_code(line: str) -> str:
-    """HTML-escape a Markdown line except inside `code spans` (Markdown escapes those itself)."""
+    """HTML-escape a Markdown line except inside `code spans` (Markdown escapes those itself);
+    a `*` right after a word is a product and is escaped too."""
     parts = re.split(r"(`+[^`]*`+)", line)
-    return "".join(part if part.startswith("`") else html.escape(part, quote=False) for part in parts)
+    return "".join(part if part.startswith("`") else _TIMES.sub(r"\\*", html.escape(part, quote=False)) for part in parts)
+
+
+_TIMES = re.compile(r"(?<=[\w)\]])\*(?=[\w(])")  # `k*c` is a product, not emphasis

@@ -73,10 +73,11 @@ def test_authors_and_urls():
 
 
 def test_docstrings_render_as_markdown_with_html_escaped():
-    text = "Title line.\n\nProse with `<bot>` and <b>, *stressed*:\n- one\n- two\n\nOptions:\n  a=1   first\n  b=2   second"
+    text = "Title line.\n\nProse with `<bot>` and <b>, *stressed*, k*c and n*m:\n- one\n- two\n\nOptions:\n  a=1   first\n  b=2   second"
     out = markdown(str(doc_markdown(text)), extensions=["pymdownx.superfences"])
     assert "<code>&lt;bot&gt;</code>" in out and "&lt;b&gt;" in out and "<b>" not in out  # code shown, HTML escaped
     assert "<em>stressed</em>" in out and out.count("<li>") == 2  # Markdown rendered, the list too
+    assert "k*c and n*m" in out  # products are not emphasis
     assert "<pre" in out and "a=1   first" in out  # the indented table kept as preformatted text
     assert "`" not in out  # no literal backticks
 
