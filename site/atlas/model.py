@@ -16,6 +16,8 @@ from catalog.model import Paper
 from catalog.stats import stats
 
 RELATED_COUNT = 6
+RELATED_NODE = 10  # weight of a shared taxonomy node
+RELATED_LINK = 30  # weight of a method link (one paper reports a method the other implements)
 TIMELINE_MONTHS = 96  # the timeline chart draws at most this many months
 TABLE_YEARS = 8  # the per-year table shows at most this many years
 REPO_BRANCH = "main"  # the branch repository links point at (mkdocs.yml's edit_uri names it too)
@@ -102,11 +104,38 @@ class SiteModel:
         """The paper's top-level family: that of its first taxonomy node."""
         return self.taxonomy.top_level(paper.taxonomy[0])
 
-    def related(self, paper: Paper) -> list[tuple[Paper, list[str], list[str]]]:
+    def related(self, paper: Paper) -> list[tuple[Paper, list[str], list[str], bool]]:
+        """[(paper, shared taxonomy nodes, shared tags, linked by a compared method)]."""
         return self._related.get(paper.id, [])
 
-    def _compute_related(self) -> dict[str, list[tuple[Paper, list[str], list[str]]]]:
-        """Top papers by overlap: a shared taxonomy node counts 2, a shared tag 1; ties newest first.
+    def _references(self) -> dict[int, set[int]]:
+        """Papers linked through a method: one reports results of a method (or names it as its
+        baseline) that the other implements, or both methods have runs on a common task in
+        results/. Symmetric, by paper position."""
+        position = {p.id: i for i, p in enumerate(self.papers)}
+        implementers: dict[str, list[int]] = defaultdict(list)
+        for p in self.papers:
+            for name in p.baselines:
+                implementers[name].append(position[p.id])
+        links: dict[int, set[int]] = defaultdict(set)
+
+        def link(group: list[int]) -> None:
+            for i in group:
+                links[i].update(j for j in group if j != i)
+
+        for i, p in enumerate(self.papers):
+            for name in {r.method for r in p.results} | set(p.baselines):
+                for j in implementers.get(name, []):
+                    link([i, j])
+        for task in self.results.values():
+            run = {r.method for r in task.completed}
+            link(sorted({j for name in run for j in implementers.get(name, [])}))
+        return links
+
+    def _compute_related(self) -> dict[str, list[tuple[Paper, list[str], list[str], bool]]]:
+        """Top papers by closeness: a method link (the papers compare through a method) counts
+        30, a shared taxonomy node 10, a shared tag 1, so tags only order papers that are
+        equally close by method and category; ties newest first.
 
         Candidates come from inverted indexes of paper positions (newest first), so the cost
         grows with overlaps, not with n².
@@ -114,12 +143,15 @@ class SiteModel:
         position = {p.id: i for i, p in enumerate(self.papers)}
         node_index = {n: [position[p.id] for p in ps] for n, ps in self.direct.items()}
         tag_index = {t: [position[p.id] for p in ps] for t, ps in self.by_tag.items()}
+        references = self._references()
         out = {}
         for i, paper in enumerate(self.papers):
             score: Counter[int] = Counter()
             for node in set(paper.taxonomy):
-                score.update(node_index[node])
-                score.update(node_index[node])
+                for j in node_index[node]:
+                    score[j] += RELATED_NODE
+            for j in references.get(i, ()):
+                score[j] += RELATED_LINK
             for tag in set(paper.tags):
                 score.update(tag_index[tag])
             score.pop(i, None)
@@ -136,7 +168,7 @@ class SiteModel:
                 other = self.papers[j]
                 nodes = [n for n in other.taxonomy if n in paper.taxonomy]
                 tags = [t for t in other.tags if t in paper.tags]
-                rows.append((other, nodes, tags))
+                rows.append((other, nodes, tags, j in references.get(i, ())))
             out[paper.id] = rows
         return out
 
@@ -144,13 +176,17 @@ class SiteModel:
     def timeline(self) -> tuple[list[str], list[tuple[str, list[int]]]]:
         """Papers per month per top-level family, from the first paper's month to the last's.
 
-        At most TIMELINE_MONTHS months are drawn; papers before them are summed into one first
-        bar labelled "before YYYY" (a few classics would otherwise stretch the axis over decades).
+        At most TIMELINE_MONTHS months are drawn, starting in a January; papers before them are
+        summed into one first bar labelled "before YYYY" (a few classics would otherwise stretch
+        the axis over decades).
         """
         if not self.papers:
             return [], []
         last = max(p.date for p in self.papers).replace(day=1)
-        first = max(min(p.date for p in self.papers).replace(day=1), _add_months(last, 1 - TIMELINE_MONTHS))
+        earliest = _add_months(last, 1 - TIMELINE_MONTHS)
+        if earliest.month != 1:  # start at a January, so that "before YYYY" means what it says
+            earliest = dt.date(earliest.year + 1, 1, 1)
+        first = max(min(p.date for p in self.papers).replace(day=1), earliest)
         months = []
         current = first
         while current <= last:

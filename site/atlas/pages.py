@@ -101,11 +101,15 @@ class Links:
         return Markup(" ").join(self.tag(t) for t in tags)
 
     def related(self, rows: list[tuple]) -> Markup:
-        """The related-papers list: [(paper, shared nodes, shared tags)] (a hot loop: plain Python)."""
+        """The related-papers list: [(paper, shared nodes, shared tags, method link)] (a hot loop:
+        plain Python)."""
         items = []
-        for other, nodes, tags in rows:
+        for other, nodes, tags, linked in rows:
             shared = [self.node(n) for n in nodes] + [self.tag(t) for t in tags]
-            extra = Markup("<br><small>shares {}</small>").format(Markup(" ").join(shared)) if shared else ""
+            why = [Markup("shares {}").format(Markup(" ").join(shared))] if shared else []
+            if linked:
+                why.insert(0, Markup("compared with it through a method (reported in a paper or run here)"))
+            extra = Markup("<br><small>{}</small>").format(Markup("; ").join(why)) if why else ""
             items.append(
                 Markup("<li>{} ({}, {}){}</li>").format(self.paper(other), short_authors(other.authors), other.year, extra)
             )

@@ -154,7 +154,7 @@ def model() -> SiteModel:
 
 def test_related_papers_rank_by_overlap_then_date(model: SiteModel):
     xss = model.catalog.by_id["xss2024script"]
-    related = [(p.id, nodes, tags) for p, nodes, tags in model.related(xss)]
+    related = [(p.id, nodes, tags) for p, nodes, tags, _ in model.related(xss)]
     # both share the node (2) and the pause-tokens tag (1): the tie goes to the newer paper;
     # papers sharing nothing are not related
     assert related == [
@@ -162,8 +162,12 @@ def test_related_papers_rank_by_overlap_then_date(model: SiteModel):
         ("goyal2023think", ["pause-tokens"], ["pause-tokens"]),
     ]
     hao = model.catalog.by_id["hao2024training"]
-    ranked = [p.id for p, _, _ in model.related(hao)]
+    ranked = [p.id for p, *_ in model.related(hao)]
     assert len(ranked) <= 6 and "hao2024training" not in ranked
+    # Coconut reports iCoT and pause-token numbers: the papers implementing them come first,
+    # before papers that share its categories or tags only
+    assert ranked[:2] == ["deng2024explicit", "goyal2023think"]
+    assert all(link for _, _, _, link in model.related(hao)[:2])
 
 
 def test_run_it(model: SiteModel):
