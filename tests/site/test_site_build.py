@@ -114,7 +114,7 @@ def test_xss_fixture_renders_as_text(built_site: BuiltSite):
         assert not [k for k in attrs if k.startswith("on")], (tag, attrs)
         assert not attrs.get("href", "").lower().startswith("javascript:"), (tag, attrs)
     # the hostile code URL stays one (percent-encoded) attribute value
-    assert any(a.get("href", "").startswith("https://example.org/repo%22%3E%3Cscript%3E") for _, a in doc.elements)
+    assert any(a.get("href", "").startswith("https://example.org/repo?q=%5Bx%5D%28javascript:alert%281%29%29") for _, a in doc.elements)
 
 
 def test_no_page_has_script_handlers_or_javascript_links(built_site: BuiltSite):
@@ -153,14 +153,15 @@ def test_paper_page(built_site: BuiltSite):
     assert "../../taxonomy/continuous-thought/" in hrefs and "../../tags/curriculum/" in hrefs
     # our measured coconut numbers beside the paper's on the task it reports (fixture: mean of 2 seeds at 6 thoughts)
     assert "../../results/prosqa/" in hrefs
-    assert re.search(r"<td>85\.5</td>", html)
+    assert re.search(r"<td>85\.5 ± 0\.7</td>", html)  # mean ± std over the two seeds
+    assert "tiny (1.2 M parameters, from scratch)" in text  # our setting is shown beside the paper's
     # related papers: the other continuous-thought / curriculum papers of the fixture
     assert "../../papers/deng2024explicit/" in hrefs
 
 
 def test_run_it_walks_up_to_a_planned_baseline_or_says_none(built_site: BuiltSite):
     looped = Elements(built_site.page("papers/bae2024relaxed/")).plain
-    assert "latent bench run --method looped" in looped and "planned" in looped
+    assert "Planned baseline: looped" in looped and "latent bench run" not in looped  # nothing to run yet
     analysis = Elements(built_site.page("papers/biran2024hopping/")).plain
     assert "No runnable baseline" in analysis
 
@@ -200,12 +201,18 @@ def test_results_pages(built_site: BuiltSite):
     text = Elements(html).plain
     # leaderboard: coconut at its trained 6 thoughts, mean of two seeds (0.85, 0.86), first row
     rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)
-    assert "coconut" in rows[1] and "<strong>85.5</strong>" in rows[1]
+    assert "coconut" in rows[1] and "<strong>85.5 ± 0.7</strong>" in rows[1]
+    assert re.search(r"<td>\d+\.\d–\d+\.\d</td>", rows[1])  # its 95% interval over seeds
+    assert "chance 50%" in html and 'class="atlas-interval"' in html  # ProsQA declares chance 0.5
     assert "|---|" not in text  # every Markdown table was rendered
     assert "non-finite loss at step 112" in text  # the failed run
     assert "<polyline" in html  # the accuracy-vs-compute plot has lines (coconut and pause sweeps)
     board = built_site.page("results/multiplication-digits-4/")
     assert "99.0" in board and "multiplication (digits=4)" in Elements(board).plain
+    # short-suite runs are labelled wherever they appear; no chance level is made up
+    assert "Too short to mean anything" in board and "too short to mean anything" in board
+    assert "declares no chance level" in Elements(board).plain and 'class="atlas-chance"' not in board
+    assert "too short to mean anything" in built_site.page("results/")
 
 
 def test_baseline_pages(built_site: BuiltSite):
