@@ -7,6 +7,7 @@ and dialogs (alert) fail the test. A handful of pages only, so this runs in seco
 from __future__ import annotations
 
 import functools
+import os
 import http.server
 import re
 import shutil
@@ -22,12 +23,16 @@ from atlas.inputs import METHODS_DIR, read_methods  # isort: skip
 
 from catalog.load import load_catalog
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's package by default; LATENT_CHROMIUM names another Chromium-based browser binary.
+CHROMIUM = Path(os.environ.get("LATENT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"browser tests skipped: {CHROMIUM} is missing (scripts/install_chromium.sh, or apt-get install chromium as root)",
+    ),
 ]
 playwright_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip install playwright)")
 
