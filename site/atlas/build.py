@@ -38,6 +38,7 @@ class AtlasHooks:
         self.blocks: dict[str, list[tuple[bool, str]]] = {}
         self.sources: dict[str, str] = {}  # generated page -> the repository file it comes from
         self.descriptions: dict[str, str] = {}  # generated page -> its meta description
+        self.search_keys: dict[str, list[str]] = {}  # generated page -> its search tags
         self.in_nav: set[str] = set()
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
@@ -53,7 +54,8 @@ class AtlasHooks:
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         model = SiteModel(self.inputs, repo_url=config.repo_url)
         rendered = render_pages(model, directory_urls=config.use_directory_urls)
-        self.blocks, self.sources, self.descriptions = rendered.blocks, rendered.sources, rendered.descriptions
+        self.blocks, self.sources = rendered.blocks, rendered.sources
+        self.descriptions, self.search_keys = rendered.descriptions, rendered.search_keys
         for src_uri, text in rendered.pages.items():
             if files.get_file_from_path(src_uri) is not None:
                 raise PluginError(f"site/docs/{src_uri} would be replaced by a generated page; remove or rename it")
@@ -82,10 +84,14 @@ class AtlasHooks:
 
     def on_page_markdown(self, markdown: str, page, config: MkDocsConfig, files: Files) -> str:
         """A generated page's edit link opens the repository file it is generated from; its meta
-        description is its summary (escaped here: the theme puts it into an attribute as is)."""
+        description is its summary (escaped here: the theme puts it into an attribute as is); a
+        paper's search keys (arXiv id, first author, ...) become its search tags."""
         description = self.descriptions.get(page.file.src_uri)
         if description:
             page.meta["description"] = html.escape(description, quote=True)
+        keys = self.search_keys.get(page.file.src_uri)
+        if keys:
+            page.meta["tags"] = keys  # the search index weighs tags most (no tags plugin: not shown on the page)
         source = self.sources.get(page.file.src_uri)
         if source and config.repo_url and config.edit_uri:
             page.edit_url = urljoin(config.repo_url.rstrip("/") + "/", config.edit_uri + source)

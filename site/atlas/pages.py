@@ -209,6 +209,17 @@ class Rendered:
     blocks: dict[str, list[tuple[bool, str]]]  # path -> [(indexed, html)] for `insert_blocks`
     sources: dict[str, str]  # path -> the repository file a reader edits to change the page
     descriptions: dict[str, str]  # path -> the page's meta description (plain text)
+    search_keys: dict[str, list[str]]  # path -> words the search ranks the page first for
+
+
+def paper_search_keys(paper) -> list[str]:
+    """Identifiers a reader types to find this paper, given to the search index as the page's
+    tags (the field it weighs most): the arXiv id and the names of the methods that implement
+    it. Not author names nor the catalog id (which starts with one): the search matches the
+    last word typed as a prefix, so a family name such as "You" or "Long" would outrank the
+    title words of other papers; the page boost ranks authors well enough."""
+    keys = [paper.arxiv, *paper.baselines]
+    return list(dict.fromkeys(k for k in keys if k))
 
 
 def render_pages(model: SiteModel, directory_urls: bool = True) -> Rendered:
@@ -218,6 +229,7 @@ def render_pages(model: SiteModel, directory_urls: bool = True) -> Rendered:
     blocks: dict[str, list[tuple[bool, str]]] = {}
     sources: dict[str, str] = {}
     descriptions: dict[str, str] = {}
+    search_keys: dict[str, list[str]] = {}
 
     memo: dict[tuple, Markup] = {}
 
@@ -266,6 +278,7 @@ def render_pages(model: SiteModel, directory_urls: bool = True) -> Rendered:
         render(f"taxonomy/{node.id}/index.md", "taxonomy_node.md.j2", TAXONOMY_SOURCE, node.description, node=node, baseline=model.node_baseline(node.id))
     render("papers/index.md", "papers_index.md.j2")
     for paper in model.papers:
+        search_keys[f"papers/{paper.id}.md"] = paper_search_keys(paper)
         render(f"papers/{paper.id}.md", "paper.md.j2", f"catalog/papers/{paper.id}.yaml", paper.tldr, paper=paper, bibtex=to_bibtex([paper]), run=model.run_it(paper))
     render("tags/index.md", "tags_index.md.j2")
     for tag in model.catalog.tags.values():
@@ -285,7 +298,7 @@ def render_pages(model: SiteModel, directory_urls: bool = True) -> Rendered:
         benchmarks.section(name, data, (BENCHMARK_SCRIPTS / f"{name}.py").is_file()) for name, data in model.inputs.benchmarks
     ]
     render("benchmarks.md", "benchmarks.md.j2", benchmarks=sections, max_rows=benchmarks.MAX_ROWS)
-    return Rendered(pages, blocks, sources, descriptions)
+    return Rendered(pages, blocks, sources, descriptions, search_keys)
 
 
 def download_files(inputs: Inputs) -> dict[str, bytes]:
