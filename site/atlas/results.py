@@ -68,16 +68,19 @@ def is_too_short(result: Result) -> bool:
     return suite in SHORT_SUITES or suite.endswith("-short")
 
 
+MODEL_SIZES = ("tiny", "small", "gpt2")  # `latent bench run --model-size` choices
+
+
 def reproduce(result: Result) -> str:
     """The `latent bench run` command that trains and evaluates this run again (same method,
     task and options, model size, budget, knob and seed; the device is the reader's)."""
     parts = ["latent bench run", f"--method {result.method}", f"--task {result.task.get('name')}"]
     options = result.task.get("options") or {}
     parts += [f"--task-option {k}={options[k]}" for k in sorted(options)]
-    size = result.model.get("size")
+    size = result.model.get("size") or result.model.get("name")
     if result.model.get("pretrained"):
         parts.append(f"--model {result.model['pretrained']}")
-    elif size:
+    elif size in MODEL_SIZES:
         parts.append(f"--model-size {size}")
     parts += [f"--steps {result.budget.optimizer_steps}", f"--batch-size {result.budget.batch_size}"]
     if result.knob and result.knob_value is not None and is_trained_setting(result):
