@@ -265,3 +265,20 @@ def test_real_catalog_builds_strictly(tmp_path: Path):
     proc = build_site(tmp_path / "out", REPO / "catalog" / "papers", REPO / "results")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "WARNING" not in proc.stdout + proc.stderr
+
+
+def test_table_library_loads_only_on_pages_with_a_papers_table(built_site: BuiltSite):
+    for url in ("papers/", "tags/safety/", "taxonomy/pause-tokens/"):
+        html = built_site.page(url)
+        assert "assets/vendor/tabulator/tabulator.min.js" in html and "assets/atlas-table.js" in html, url
+    for url in ("papers/hao2024training/", "", "results/prosqa/"):
+        assert "tabulator" not in built_site.page(url), url  # a paper page carries none of its weight
+    assert (built_site.root / "assets" / "vendor" / "tabulator" / "LICENSE").is_file()
+
+
+def test_meta_description_is_the_summary_and_stays_one_attribute(built_site: BuiltSite):
+    hao = built_site.page("papers/hao2024training/")
+    assert re.search(r'<meta name="description" content="Coconut replaces chain-of-thought tokens', hao)
+    hostile = built_site.page(f"papers/{XSS_ID}/")
+    content = re.search(r'<meta name="description" content="([^"]*)">', hostile).group(1)
+    assert "&lt;script&gt;alert(&#x27;tldr&#x27;)&lt;/script&gt;" in content and "<" not in content
