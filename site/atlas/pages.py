@@ -25,6 +25,7 @@ from atlas.model import SiteModel
 from atlas.results import headline, is_too_short, measured, reproduce
 from atlas.text import (
     code_fence,
+    doc_inline,
     doc_markdown,
     doi_url,
     md_escape,
@@ -164,6 +165,7 @@ def environment() -> Environment:
         is_too_short=is_too_short,
         reproduce=reproduce,
         doc_markdown=doc_markdown,
+        doc_inline=doc_inline,
         knob_words=knob_words,
         leaderboard_bars=lambda board: [
             (row.method + (f" ({row.knob}={row.knob_value})" if row.knob else ""), row.accuracy, row.ci, row.too_short)

@@ -159,6 +159,13 @@ def doc_markdown(text: str) -> Markup:
     return Markup("\n".join(out))
 
 
+def doc_inline(text: str) -> Markup:
+    """A docstring's first paragraph as one line of Markdown (for a table cell or a list item):
+    `code` shown as code, HTML escaped, `|` escaped so that it cannot split a table cell."""
+    first = " ".join(text.strip().split("\n\n", 1)[0].split()) if text else ""
+    return Markup(_escape_outside_code(first).replace("|", "&#124;"))
+
+
 def _escape_outside_code(line: str) -> str:
     """HTML-escape a Markdown line except inside `code spans` (Markdown escapes those itself);
     a `*` right after a word is a product and is escaped too."""

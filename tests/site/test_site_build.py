@@ -216,7 +216,13 @@ def test_results_pages(built_site: BuiltSite):
 
 
 def test_baseline_pages(built_site: BuiltSite):
-    text = Elements(built_site.page("baselines/coconut/")).plain
+    html = built_site.page("baselines/coconut/")
+    prose = re.sub(r"<pre.*?</pre>", "", html.split('<article', 1)[1], flags=re.S)
+    assert "`" not in re.sub(r"<[^>]+>", "", prose)  # docstrings rendered: `names` became code, not backticks
+    assert "<code>thoughts</code>" in prose and "continuous thoughts per replaced reasoning step" in prose  # field description
+    assert "`" not in re.sub(r"<[^>]+>", "", built_site.page("baselines/").split("<article", 1)[1])
+    text = Elements(html).plain
+    assert "latent bench run --method coconut --task prosqa --model-size tiny" in text  # a recorded run's command
     assert "continuous thought" in text.lower()  # from the module docstring, read without importing it
     assert "coconut_pause_as_thought" in text  # a registered variant
     assert "latent bench sweep --method coconut --task prosqa --knob-values" in text
