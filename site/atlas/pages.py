@@ -23,6 +23,7 @@ from atlas import benchmarks, tables
 from atlas.inputs import Inputs
 from atlas.model import SiteModel
 from atlas.results import headline, is_too_short, measured, reproduce
+from atlas.results_text import SHORT_NOTE, accuracy_cell, interval_cell, knob_words, leaderboard_bars
 from atlas.text import (
     code_fence,
     doc_inline,
@@ -167,42 +168,9 @@ def environment() -> Environment:
         doc_markdown=doc_markdown,
         doc_inline=doc_inline,
         knob_words=knob_words,
-        leaderboard_bars=lambda board: [
-            (row.method + (f" ({row.knob}={row.knob_value})" if row.knob else ""), row.accuracy, row.ci, row.too_short)
-            for row in board
-        ],
+        leaderboard_bars=leaderboard_bars,
     )
     return env
-
-
-SHORT_NOTE = Markup(
-    '<span class="atlas-short" title="a short-suite run: it shows that the method runs end to end; '
-    'its budget is too small for the accuracy to mean anything">too short to mean anything</span>'
-)
-
-
-KNOB_WORDS = {
-    "thoughts": "continuous thoughts",
-    "latents": "latent steps",
-    "pauses": "pause tokens",
-    "loops": "loop iterations",
-    "steps": "denoising steps",
-}
-
-
-def knob_words(knob: str) -> str:
-    """A compute knob's name in words, for axis labels."""
-    return KNOB_WORDS.get(knob, knob.replace("_", " "))
-
-
-def accuracy_cell(row) -> Markup:
-    """'49.8', '85.5 ± 2.1' over seeds, with the too-short label where it applies."""
-    text = f"{row.accuracy:.1f}" + (f" ± {row.std:.1f}" if row.std is not None else "")
-    return md_escape(text) + (Markup(" ") + SHORT_NOTE if row.too_short else Markup(""))
-
-
-def interval_cell(row) -> Markup:
-    return md_escape(f"{row.ci[0]:.1f}–{row.ci[1]:.1f}") if row.ci else md_escape("– (one seed)")
 
 
 @dataclass
