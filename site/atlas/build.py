@@ -16,14 +16,13 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable
-from urllib.parse import urljoin
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 from atlas.inputs import InputError, Inputs
-from atlas.model import SiteModel
+from atlas.model import REPO_BRANCH, SiteModel
 from atlas.pages import download_files, insert_blocks, render_pages
 from catalog.load import CatalogError
 
@@ -94,7 +93,7 @@ class AtlasHooks:
             page.meta["tags"] = keys  # the search index weighs tags most (no tags plugin: not shown on the page)
         source = self.sources.get(page.file.src_uri)
         if source and config.repo_url and config.edit_uri:
-            page.edit_url = urljoin(config.repo_url.rstrip("/") + "/", config.edit_uri + source)
+            page.edit_url = f"{config.repo_url.rstrip('/')}/edit/{REPO_BRANCH}/{source}"
         elif page.file.generated_by is not None:
             page.edit_url = None  # MkDocs would point it at a file that does not exist
         return markdown

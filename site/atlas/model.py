@@ -20,7 +20,7 @@ RELATED_NODE = 10  # weight of a shared taxonomy node
 RELATED_LINK = 30  # weight of a method link (one paper reports a method the other implements)
 TIMELINE_MONTHS = 96  # the timeline chart draws at most this many months
 TABLE_YEARS = 8  # the per-year table shows at most this many years
-REPO_BRANCH = "main"  # the branch repository links point at (mkdocs.yml's edit_uri names it too)
+REPO_BRANCH = "main"  # the branch repository and edit links point at (as mkdocs.yml's edit_uri)
 DEFAULT_TASK = "prosqa"  # the task every method is run on when nothing else points to one
 
 
