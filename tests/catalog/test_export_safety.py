@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -40,3 +41,15 @@ def test_url_fields_reject_angle_brackets_and_quotes(bad: str):
 def test_ordinary_urls_still_pass():
     p = paper(url="https://example.org/post?a=1&b=2#s", code=[{"url": "https://github.com/o/r", "official": True}])
     assert p.url.endswith("#s")
+
+
+def test_check_names_the_file_line_and_what_a_url_may_not_hold(tmp_path):
+    from catalog.load import CatalogError, load_catalog
+
+    source = (Path(__file__).resolve().parents[1] / "fixtures" / "site_papers" / "goyal2023think.yaml").read_text(encoding="utf-8")
+    assert "\nurl:" not in source
+    (tmp_path / "goyal2023think.yaml").write_text(source + 'url: "https://example.org/a\\"onclick=x"\n', encoding="utf-8")
+    with pytest.raises(CatalogError) as info:
+        load_catalog(tmp_path)
+    message = str(info.value)
+    assert "goyal2023think.yaml:" in message and "url" in message and "angle brackets or quotes" in message
