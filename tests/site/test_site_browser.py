@@ -232,14 +232,16 @@ def test_papers_table_sorts_filters_as_you_type_and_shows_summaries(tab):
 
 @pytest.mark.parametrize(
     "query",
-    ["2412.06769", "Training Large Language Models to Reason in a Continuous Latent Space", "Shibo Hao"],
-    ids=["arxiv-id", "title", "first-author"],
+    ["2412.06769", "Training Large Language Models to Reason in a Continuous Latent Space", "Shibo Hao", "coconut"],
+    ids=["arxiv-id", "title", "first-author", "method-name"],
 )
 def test_search_puts_the_paper_first(tab, query: str):
     page, _, server = tab
     page.goto(server)
     results = search(page, query)
     assert "papers/hao2024training/" in results[0][0], results
+    if query == "coconut":  # the baseline's page, long and technical, comes after the paper
+        assert any("baselines/coconut/" in href for href, _ in results[1:]), results
 
 
 # -- results and baselines ---------------------------------------------------------------------------
