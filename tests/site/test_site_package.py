@@ -102,3 +102,19 @@ def test_benchmark_section_is_compact():
     table = s.tables[0]
     assert table.columns == ["case", "wall (seconds)"] and table.same == [("sequence length (tokens)", "1024")]
     assert benchmarks.section("x", {"command": "python benchmarks/x.py --n 3"}, script_exists=False).command.endswith("--n 3")
+
+
+def test_timeline_starts_in_a_january_so_the_first_bar_says_the_truth(tmp_path: Path):
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    for name in ("hochreiter1997long", "hao2024training", "goyal2023think"):
+        text = (FIXTURE_PAPERS / f"{name}.yaml").read_text(encoding="utf-8")
+        if name == "hao2024training":
+            text = text.replace("date: 2024-12-09", "date: 2024-06-09")  # newest paper in June
+        (papers / f"{name}.yaml").write_text(text, encoding="utf-8")
+    model = SiteModel(read_inputs(papers, tmp_path / "no-results", tmp_path / "none"))
+    months, series = model.timeline()
+    assert max(p.date for p in model.papers).month == 6
+    # 96 months back from June 2024 is July 2016: the chart starts at the next January instead
+    assert months[0] == "before 2017" and months[1] == "2017-01" and months[-1] == "2024-06"
+    assert series and sum(counts[0] for _, counts in series) == 1  # the 1997 paper, and only it
