@@ -84,6 +84,11 @@ def read_methods() -> dict[str, ModuleInfo]:
     return read_modules(METHODS_DIR, base="base")
 
 
+def read_tasks() -> dict[str, ModuleInfo]:
+    """The tasks, keyed by module name, from the source files of baselines/tasks."""
+    return read_modules(TASKS_DIR, base="base")
+
+
 def load_inputs() -> Inputs:
     """The repository's inputs; LATENT_PAPERS_DIR, LATENT_RESULTS_DIR and LATENT_BENCHMARKS_DIR
     point the site at other folders."""
@@ -94,8 +99,9 @@ def load_inputs() -> Inputs:
     )
 
 
-def read_inputs(papers_dir: Path, results_dir: Path, benchmarks_dir: Path, methods=read_methods) -> Inputs:
-    """Every input read from the folders given; `methods()` lists the implemented methods."""
+def read_inputs(papers_dir: Path, results_dir: Path, benchmarks_dir: Path, methods=read_methods, tasks=read_tasks) -> Inputs:
+    """Every input read from the folders given; `methods()` and `tasks()` list the implemented
+    methods and tasks."""
     catalog = load_catalog(papers_dir, methods_dir=METHODS_DIR)
     if SCHEMA_FILE.is_file():
         schema_json = SCHEMA_FILE.read_text(encoding="utf-8")
@@ -106,7 +112,7 @@ def read_inputs(papers_dir: Path, results_dir: Path, benchmarks_dir: Path, metho
     return Inputs(
         catalog=catalog,
         methods=methods(),
-        tasks=read_modules(TASKS_DIR, base="base"),
+        tasks=tasks(),
         results=read_results(results_dir),
         benchmarks=read_benchmarks(benchmarks_dir),
         example_yaml=EXAMPLE_PAPER.read_text(encoding="utf-8") if EXAMPLE_PAPER.is_file() else "",

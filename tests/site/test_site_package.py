@@ -38,8 +38,9 @@ def test_pages_from_injected_inputs_without_methods(tmp_path: Path):
 def test_injected_methods_are_the_ones_the_site_uses(tmp_path: Path):
     methods = read_methods()
     only = {"pause": methods["pause"]}
-    model = SiteModel(read_inputs(FIXTURE_PAPERS, FIXTURE_RESULTS, tmp_path / "none", methods=lambda: only))
-    assert set(model.method_pages) == {"pause"}
+    model = SiteModel(read_inputs(FIXTURE_PAPERS, FIXTURE_RESULTS, tmp_path / "none", methods=lambda: only, tasks=lambda: {}))
+    assert set(model.method_pages) == {"pause"} and model.task_names() == []
+    assert model.results["prosqa"].chance is None  # no task module declares it here
     assert model.run_it(model.catalog.by_id["goyal2023think"]).command == "latent bench run --method pause --task prosqa"
     assert model.run_it(model.catalog.by_id["hao2024training"]).command is None
 
