@@ -104,7 +104,6 @@
         { title: "Tags", field: "tags", formatter: function (c) { return c.getData().tagsHtml; }, sorter: function (a, b) { return a.join(" ").localeCompare(b.join(" ")); }, widthGrow: 3, minWidth: 140, responsive: 5 },
       ],
     });
-    host.atlasTable = table;
 
     function syncUrl() {
       var query = new URLSearchParams(readState(form));
