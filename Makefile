@@ -34,7 +34,8 @@ check: $(VENV)/.site  ## validate the catalog
 export: $(VENV)/.site  ## write catalog.json / .csv / .bib into build/export
 	$(BIN)/latent export
 
-test: $(VENV)/.all  ## the whole test suite (CPU)
+test: $(VENV)/.all  ## the whole test suite (CPU), browser tests included (installs Chromium where it can)
+	@scripts/install_chromium.sh
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 test-fast: $(VENV)/.all  ## the suite without browser tests

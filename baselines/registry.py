@@ -23,6 +23,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -44,6 +45,7 @@ class ConfigField:
     name: str
     type: str  # the annotation as written
     default: str  # the default as written ('' when there is none)
+    description: str = ""  # the comment after the field (and comment-only lines right below it)
 
     @property
     def value(self):
@@ -141,10 +143,38 @@ def module_files(folder: Path) -> list[Path]:
 # -- reading one file -----------------------------------------------------------------------------
 
 def _parse(path: Path) -> ast.Module:
+    """The file's syntax tree; each class node carries `comments`, the file's comments by line
+    ({line: (text, alone on its line)}), from which config fields get their descriptions."""
     try:
-        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     except SyntaxError as exc:
         raise RegistryError(f"{path}:{exc.lineno}: cannot parse: {exc.msg}") from None
+    comments = _comments(path)
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            node.comments = comments
+    return tree
+
+
+def _comments(path: Path) -> dict[int, tuple[str, bool]]:
+    out = {}
+    with path.open("rb") as handle:
+        for token in tokenize.tokenize(handle.readline):
+            if token.type == tokenize.COMMENT:
+                out[token.start[0]] = (token.string.lstrip("#").strip(), token.line.lstrip().startswith("#"))
+    return out
+
+
+def _field_comment(stmt: ast.stmt, comments: dict[int, tuple[str, bool]]) -> str:
+    """The comment on the field's last line, continued by comment-only lines right below it."""
+    line = stmt.end_lineno or stmt.lineno
+    if line not in comments or comments[line][1]:
+        return ""
+    parts = [comments[line][0]]
+    while line + 1 in comments and comments[line + 1][1]:
+        line += 1
+        parts.append(comments[line][0])
+    return " ".join(p for p in parts if p)
 
 
 def _assigned_name(stmt: ast.stmt) -> str | None:
@@ -207,7 +237,8 @@ def _config_fields(name: str, classes: dict[str, ast.ClassDef], seen: frozenset 
             annotation = ast.unparse(stmt.annotation)
             if not annotation.startswith("ClassVar"):
                 default = ast.unparse(stmt.value) if stmt.value else ""
-                fields[stmt.target.id] = ConfigField(stmt.target.id, annotation, default)
+                fields[stmt.target.id] = ConfigField(stmt.target.id, annotation, default,
+                                                     _field_comment(stmt, getattr(cls, "comments", {})))
     return list(fields.values())
 
 

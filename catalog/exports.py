@@ -76,31 +76,42 @@ def to_json(papers: Iterable[Paper]) -> str:
     return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
 
 
+# A cell starting with one of these is read as a formula by spreadsheets (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """`value`, with a leading apostrophe when a spreadsheet would read it as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(papers: Iterable[Paper]) -> str:
-    """One row per paper; lists are joined with '; ' (authors, taxonomy, tags, ...)."""
+    """One row per paper; lists are joined with '; ' (authors, taxonomy, tags, ...). Cells that
+    a spreadsheet would run as a formula (starting with =, +, -, @) get a leading apostrophe."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for p in papers:
-        writer.writerow(
-            {
-                "id": p.id,
-                "title": p.title,
-                "authors": "; ".join(p.authors),
-                "year": p.year,
-                "date": p.date.isoformat(),
-                "venue": p.venue,
-                "arxiv": p.arxiv or "",
-                "doi": p.doi or "",
-                "url": p.url or "",
-                "code": "; ".join(c.url for c in p.code),
-                "official_code": p.official_code or "",
-                "taxonomy": "; ".join(p.taxonomy),
-                "tags": "; ".join(p.tags),
-                "baselines": "; ".join(p.baselines),
-                "tldr": p.tldr,
-            }
-        )
+        row = {
+            "id": p.id,
+            "title": p.title,
+            "authors": "; ".join(p.authors),
+            "year": p.year,
+            "date": p.date.isoformat(),
+            "venue": p.venue,
+            "arxiv": p.arxiv or "",
+            "doi": p.doi or "",
+            "url": p.url or "",
+            "code": "; ".join(c.url for c in p.code),
+            "official_code": p.official_code or "",
+            "taxonomy": "; ".join(p.taxonomy),
+            "tags": "; ".join(p.tags),
+            "baselines": "; ".join(p.baselines),
+            "tldr": p.tldr,
+        }
+        writer.writerow({key: csv_cell(value) for key, value in row.items()})
     return buffer.getvalue()
 
 

@@ -20,7 +20,8 @@ ID_PATTERN = r"^[a-z][a-z0-9]*[0-9]{4}[a-z0-9]+$"
 # always without a version suffix.
 ARXIV_PATTERN = r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})$"
 DOI_PATTERN = r"^10\.\d{4,9}/\S+$"
-URL_PATTERN = r"^https?://[^\s/$.?#][^\s]*$"
+# http(s) only; no whitespace, angle brackets or quotes (they would end an attribute or a link)
+URL_PATTERN = r"^https?://[^\s/$.?#<>\"'][^\s<>\"']*$"
 GITHUB_LIKE = r"^https?://[^\s/$.?#][^\s]*$"
 PLACEHOLDER = "TODO"  # written by `latent add` where a person must still fill a field
 

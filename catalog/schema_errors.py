@@ -56,7 +56,7 @@ _PATTERN_HINTS = {
     "id": "expected lowercase family name + year + title word, e.g. hao2024training",
     "arxiv": "expected e.g. 2412.06769 (or hep-th/9901001 for old ids), without a version suffix",
     "doi": "expected 10.NNNN/suffix, without https://doi.org/",
-    "url": "expected an http(s):// address",
+    "url": "expected an http(s):// address without spaces, angle brackets or quotes (percent-encode them: %3C %3E %22 %27)",
     "survey": "expected a section number such as \"3.1.2\"",
     "baseline": "expected a method module name such as looped or hidden_state",
 }

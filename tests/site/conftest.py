@@ -22,3 +22,15 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"mkdocs build --strict failed:\n{output}"
     return BuiltSite(base / "out", output)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say plainly when the browser tests did not run, and how to get them."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "test_site_browser" in r.nodeid]
+    if skipped:
+        terminalreporter.write_line(
+            f"NOTE: {len(skipped)} browser test(s) were SKIPPED (no Chromium): run scripts/install_chromium.sh "
+            "as root, or `apt-get install chromium`, then run them again.",
+            yellow=True,
+        )

@@ -12,8 +12,9 @@ REPO = Path(__file__).resolve().parents[2]
 SITE_SRC = REPO / "site"
 FIXTURE_PAPERS = REPO / "tests" / "fixtures" / "site_papers"
 FIXTURE_RESULTS = REPO / "tests" / "fixtures" / "results"
+FIXTURE_REPO_URL = "https://github.com/example/latent-atlas"  # the repository the fixture site links to
 
-# The helper modules next to site/hooks.py (site/ is not a package: it would shadow `site`).
+# The `atlas` package next to site/hooks.py (site/ itself is not a package: it would shadow `site`).
 if str(SITE_SRC) not in sys.path:
     sys.path.insert(0, str(SITE_SRC))
 
@@ -39,6 +40,7 @@ def build_site(out_dir: Path, papers: Path, results: Path, benchmarks: Path | No
         "LATENT_PAPERS_DIR": str(papers),
         "LATENT_RESULTS_DIR": str(results),
         "LATENT_BENCHMARKS_DIR": str(benchmarks or out_dir.parent / "no-benchmarks"),
+        "REPO_URL": FIXTURE_REPO_URL,
     }
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out_dir)],

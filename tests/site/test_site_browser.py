@@ -7,6 +7,7 @@ and dialogs (alert) fail the test. A handful of pages only, so this runs in seco
 from __future__ import annotations
 
 import functools
+import os
 import http.server
 import re
 import shutil
@@ -16,14 +17,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from site_fixture import BuiltSite
+from site_fixture import FIXTURE_PAPERS, FIXTURE_REPO_URL, BuiltSite  # also puts site/ on sys.path
 
-CHROMIUM = Path("/usr/bin/chromium")
+from atlas.inputs import METHODS_DIR, read_methods  # isort: skip
+
+from catalog.load import load_catalog
+
+# Debian's package by default; LATENT_CHROMIUM names another Chromium-based browser binary.
+CHROMIUM = Path(os.environ.get("LATENT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"browser tests skipped: {CHROMIUM} is missing (scripts/install_chromium.sh, or apt-get install chromium as root)",
+    ),
 ]
 playwright_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip install playwright)")
 
@@ -137,12 +146,19 @@ def test_paper_page_shows_bibtex_and_links(tab):
     assert "latent bench run --method coconut --task prosqa" in page.inner_text("article")
 
 
+def table_ids(page) -> list[str]:
+    """The paper ids of the rows the papers table shows, top to bottom."""
+    page.wait_for_selector(".atlas-tabulator .tabulator-row")
+    hrefs = page.eval_on_selector_all(
+        ".atlas-tabulator .tabulator-row .tabulator-cell:first-child > a", "els => els.map(e => e.href)"
+    )
+    return [href.rstrip("/").rsplit("/", 1)[-1] for href in hrefs]
+
+
 def test_taxonomy_page_lists_its_papers(tab):
     page, _, server = tab
     page.goto(server + "taxonomy/pause-tokens/")
-    rows = page.eval_on_selector_all(".atlas-papers tbody tr td:first-child a", "els => els.map(e => e.href)")
-    ids = [href.rstrip("/").rsplit("/", 1)[-1] for href in rows]
-    assert ids == ["arefin2024seq", "xss2024script", "goyal2023think"]  # the fixture's pause-token papers, newest first
+    assert table_ids(page) == ["arefin2024seq", "xss2024script", "goyal2023think"]  # the fixture's pause-token papers, newest first
 
 
 def test_hostile_entry_is_shown_as_text_and_runs_nothing(tab):
@@ -163,3 +179,104 @@ def test_hostile_entry_is_shown_as_text_and_runs_nothing(tab):
     assert page.locator(".md-search-result img").count() == 0
     assert re.search(r"alert", " ".join(text for _, text in results))
     assert not watch.dialogs
+
+
+# -- browsing like a database --------------------------------------------------------------------
+
+
+def test_papers_table_filters_by_year_and_tag_and_the_url_keeps_the_view(tab, browser):
+    page, _, server = tab
+    catalog = load_catalog(FIXTURE_PAPERS)
+    page.goto(server + "papers/")
+    assert len(table_ids(page)) == len(catalog.papers)
+    page.select_option("form.atlas-filters select[name=year]", "2024")
+    page.select_option("form.atlas-filters select[name=tag]", "pause-tokens")
+    expected = [p.id for p in catalog.papers if p.year == 2024 and "pause-tokens" in p.tags]  # newest first
+    assert expected and len(expected) < len(catalog.papers)
+    page.wait_for_function(f"() => document.querySelectorAll('.atlas-tabulator .tabulator-row').length === {len(expected)}")
+    assert table_ids(page) == expected
+    assert page.inner_text(".atlas-shown") == f"{len(expected)} of {len(catalog.papers)} papers"
+    shared = page.url
+    assert "year=2024" in shared and "tag=pause-tokens" in shared
+    # the shared address, opened elsewhere, shows the same view
+    other = browser.new_context().new_page()
+    try:
+        other.goto(shared)
+        assert table_ids(other) == expected
+        assert other.input_value("form.atlas-filters select[name=year]") == "2024"
+        assert other.input_value("form.atlas-filters select[name=tag]") == "pause-tokens"
+    finally:
+        other.context.close()
+
+
+def test_papers_table_sorts_filters_as_you_type_and_shows_summaries(tab):
+    page, _, server = tab
+    catalog = load_catalog(FIXTURE_PAPERS)
+    page.goto(server + "papers/")
+    table_ids(page)
+    page.click(".atlas-tabulator .tabulator-col[tabulator-field=date] .tabulator-col-title")
+    oldest_first = [p.id for p in sorted(catalog.papers, key=lambda p: p.date)]
+    page.wait_for_function(f"() => location.search.includes('sort=date')")
+    assert table_ids(page) == oldest_first and "dir=asc" in page.url
+    page.fill("form.atlas-filters input[name=q]", "2412.06769")  # an arXiv id, typed
+    page.wait_for_function("() => document.querySelectorAll('.atlas-tabulator .tabulator-row').length === 1")
+    assert table_ids(page) == ["hao2024training"] and "q=2412.06769" in page.url
+    summary = page.locator(".atlas-tabulator details.atlas-summary").first
+    assert not summary.locator(".atlas-summary-text").is_visible()
+    summary.locator("summary").click()
+    assert "Coconut" in summary.locator(".atlas-summary-text").inner_text()
+
+
+# -- search ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["2412.06769", "Training Large Language Models to Reason in a Continuous Latent Space", "Shibo Hao", "coconut"],
+    ids=["arxiv-id", "title", "first-author", "method-name"],
+)
+def test_search_puts_the_paper_first(tab, query: str):
+    page, _, server = tab
+    page.goto(server)
+    results = search(page, query)
+    assert "papers/hao2024training/" in results[0][0], results
+    if query == "coconut":  # the baseline's page, long and technical, comes after the paper
+        assert any("baselines/coconut/" in href for href, _ in results[1:]), results
+
+
+# -- results and baselines ---------------------------------------------------------------------------
+
+
+def test_no_page_offers_a_command_for_a_method_that_does_not_exist(tab, built_site: BuiltSite):
+    implemented = {path.stem for path in METHODS_DIR.glob("*.py") if not path.stem.startswith("_") and path.stem != "base"}
+    implemented |= {name for info in read_methods().values() for name in info.variants}
+    commands = re.compile(r"latent bench (?:run|sweep) --method ([A-Za-z0-9_]+)")
+    offered = {}
+    for path in built_site.html_files():
+        for name in commands.findall(path.read_text(encoding="utf-8")):
+            offered.setdefault(name, path.relative_to(built_site.root).as_posix())
+    missing = {name: where for name, where in offered.items() if name not in implemented}
+    assert offered and not missing, f"commands for methods that do not exist: {missing}"
+    # a paper whose family baseline is planned says so, with no command
+    page, _, server = tab
+    page.goto(server + "papers/bae2024relaxed/")
+    article = page.inner_text("article")
+    assert "Planned baseline" in article and "latent bench run" not in article
+
+
+def test_results_chart_draws_chance_level_and_intervals(tab):
+    page, _, server = tab
+    page.goto(server + "results/prosqa/")
+    chance = page.locator(".atlas-chart svg .atlas-chance").first
+    assert chance.is_visible() and "chance 50%" in chance.text_content()
+    assert page.locator(".atlas-chart svg .atlas-interval").count() >= 1  # two seeds: intervals drawn
+
+
+def test_generated_pages_link_to_their_source_on_the_repository(tab):
+    page, _, server = tab
+    page.goto(server + "papers/hao2024training/")
+    edit = page.locator("a.md-content__button").first.get_attribute("href")
+    assert edit == FIXTURE_REPO_URL + "/edit/main/catalog/papers/hao2024training.yaml"
+    page.goto(server + "baselines/coconut/")
+    hrefs = page.eval_on_selector_all("article a", "els => els.map(e => e.href)")
+    assert FIXTURE_REPO_URL + "/blob/main/baselines/methods/coconut.py" in hrefs

@@ -114,7 +114,7 @@ def test_xss_fixture_renders_as_text(built_site: BuiltSite):
         assert not [k for k in attrs if k.startswith("on")], (tag, attrs)
         assert not attrs.get("href", "").lower().startswith("javascript:"), (tag, attrs)
     # the hostile code URL stays one (percent-encoded) attribute value
-    assert any(a.get("href", "").startswith("https://example.org/repo%22%3E%3Cscript%3E") for _, a in doc.elements)
+    assert any(a.get("href", "").startswith("https://example.org/repo?q=%5Bx%5D%28javascript:alert%281%29%29") for _, a in doc.elements)
 
 
 def test_no_page_has_script_handlers_or_javascript_links(built_site: BuiltSite):
@@ -153,7 +153,8 @@ def test_paper_page(built_site: BuiltSite):
     assert "../../taxonomy/continuous-thought/" in hrefs and "../../tags/curriculum/" in hrefs
     # our measured coconut numbers beside the paper's on the task it reports (fixture: mean of 2 seeds at 6 thoughts)
     assert "../../results/prosqa/" in hrefs
-    assert re.search(r"<td>85\.5</td>", html)
+    assert re.search(r"<td>85\.5 ± 0\.7</td>", html)  # mean ± std over the two seeds
+    assert "tiny (1.2 M parameters, from scratch)" in text  # our setting is shown beside the paper's
     # related papers: the other continuous-thought / curriculum papers of the fixture
     assert "../../papers/deng2024explicit/" in hrefs
 
@@ -162,8 +163,10 @@ def test_run_it_walks_up_to_a_planned_baseline_or_says_none(built_site: BuiltSit
     from baselines import registry
 
     looped = Elements(built_site.page("papers/bae2024relaxed/")).plain
-    assert "latent bench run --method looped" in looped
-    assert ("planned" in looped) == ("looped" not in registry.methods())  # planned until looped.py exists
+    if "looped" in registry.methods():  # the family baseline exists: its command is shown
+        assert "latent bench run --method looped" in looped
+    else:  # planned: named, with nothing to run
+        assert "Planned baseline: looped" in looped and "latent bench run" not in looped
     analysis = Elements(built_site.page("papers/biran2024hopping/")).plain
     assert "No runnable baseline" in analysis
 
@@ -203,16 +206,29 @@ def test_results_pages(built_site: BuiltSite):
     text = Elements(html).plain
     # leaderboard: coconut at its trained 6 thoughts, mean of two seeds (0.85, 0.86), first row
     rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)
-    assert "coconut" in rows[1] and "<strong>85.5</strong>" in rows[1]
+    assert "coconut" in rows[1] and "<strong>85.5 ± 0.7</strong>" in rows[1]
+    assert re.search(r"<td>\d+\.\d–\d+\.\d</td>", rows[1])  # its 95% interval over seeds
+    assert "chance 50%" in html and 'class="atlas-interval"' in html  # ProsQA declares chance 0.5
     assert "|---|" not in text  # every Markdown table was rendered
     assert "non-finite loss at step 112" in text  # the failed run
     assert "<polyline" in html  # the accuracy-vs-compute plot has lines (coconut and pause sweeps)
     board = built_site.page("results/multiplication-digits-4/")
     assert "99.0" in board and "multiplication (digits=4)" in Elements(board).plain
+    # short-suite runs are labelled wherever they appear; no chance level is made up
+    assert "Too short to mean anything" in board and "too short to mean anything" in board
+    # multiplication declares chance 0 (Task.chance): the line is drawn at 0%
+    assert 'class="atlas-chance"' in board
+    assert "too short to mean anything" in built_site.page("results/")
 
 
 def test_baseline_pages(built_site: BuiltSite):
-    text = Elements(built_site.page("baselines/coconut/")).plain
+    html = built_site.page("baselines/coconut/")
+    prose = re.sub(r"<pre.*?</pre>", "", html.split('<article', 1)[1], flags=re.S)
+    assert "`" not in re.sub(r"<[^>]+>", "", prose)  # docstrings rendered: `names` became code, not backticks
+    assert "<code>thoughts</code>" in prose and "continuous thoughts per replaced reasoning step" in prose  # field description
+    assert "`" not in re.sub(r"<[^>]+>", "", built_site.page("baselines/").split("<article", 1)[1])
+    text = Elements(html).plain
+    assert "latent bench run --method coconut --task prosqa --model-size tiny" in text  # a recorded run's command
     assert "continuous thought" in text.lower()  # from the module docstring, read without importing it
     assert "coconut_pause_as_thought" in text  # a registered variant
     assert "latent bench sweep --method coconut --task prosqa --knob-values" in text
@@ -261,3 +277,20 @@ def test_real_catalog_builds_strictly(tmp_path: Path):
     proc = build_site(tmp_path / "out", REPO / "catalog" / "papers", REPO / "results")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "WARNING" not in proc.stdout + proc.stderr
+
+
+def test_table_library_loads_only_on_pages_with_a_papers_table(built_site: BuiltSite):
+    for url in ("papers/", "tags/safety/", "taxonomy/pause-tokens/"):
+        html = built_site.page(url)
+        assert "assets/vendor/tabulator/tabulator.min.js" in html and "assets/atlas-table.js" in html, url
+    for url in ("papers/hao2024training/", "", "results/prosqa/"):
+        assert "tabulator" not in built_site.page(url), url  # a paper page carries none of its weight
+    assert (built_site.root / "assets" / "vendor" / "tabulator" / "LICENSE").is_file()
+
+
+def test_meta_description_is_the_summary_and_stays_one_attribute(built_site: BuiltSite):
+    hao = built_site.page("papers/hao2024training/")
+    assert re.search(r'<meta name="description" content="Coconut replaces chain-of-thought tokens', hao)
+    hostile = built_site.page(f"papers/{XSS_ID}/")
+    content = re.search(r'<meta name="description" content="([^"]*)">', hostile).group(1)
+    assert "&lt;script&gt;alert(&#x27;tldr&#x27;)&lt;/script&gt;" in content and "<" not in content

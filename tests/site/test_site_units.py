@@ -11,11 +11,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from atlas_charts import Series, compute_plot, stacked_bars
-from atlas_inputs import InputError, Inputs, read_benchmarks, read_modules, read_results
-from atlas_model import SiteModel
-from atlas_results import by_task
-from atlas_text import code_fence, doc_blocks, doc_prose, md_escape, page_url, safe_url, short_authors, url_prefix
+from atlas.charts import Series, compute_plot, stacked_bars
+from atlas.inputs import InputError, Inputs, read_benchmarks, read_inputs, read_modules, read_results
+from atlas.model import SiteModel
+from atlas.results import by_task
+from atlas.text import code_fence, doc_markdown, md_escape, page_url, safe_url, short_authors, url_prefix
 from markdown import markdown
 from site_fixture import FIXTURE_PAPERS, FIXTURE_RESULTS, REPO
 
@@ -72,17 +72,22 @@ def test_authors_and_urls():
     assert url_prefix("tags/math.md") == "../../" and url_prefix("papers/index.md") == "../" and url_prefix("index.md") == ""
 
 
-def test_docstrings_keep_code_and_escape_prose():
-    blocks = doc_blocks("Title line.\n\nProse with `name` and <b>.\n\n  indented\n  lines")
-    assert [verbatim for verbatim, _ in blocks] == [False, False, True]
-    assert str(doc_prose(blocks[1][1])) == "Prose with <code>name</code> and &#60;b&#62;."
+def test_docstrings_render_as_markdown_with_html_escaped():
+    text = "Title line.\n\nProse with `<bot>` and <b>, *stressed*, k*c and n*m:\n- one\n- two\n\nOptions:\n  a=1   first\n  b=2   second"
+    out = markdown(str(doc_markdown(text)), extensions=["pymdownx.superfences"])
+    assert "<code>&lt;bot&gt;</code>" in out and "&lt;b&gt;" in out and "<b>" not in out  # code shown, HTML escaped
+    assert "<em>stressed</em>" in out and out.count("<li>") == 2  # Markdown rendered, the list too
+    assert "k*c and n*m" in out  # products are not emphasis
+    assert "<pre" in out and "a=1   first" in out  # the indented table kept as preformatted text
+    assert "`" not in out  # no literal backticks
 
 
 def test_stacked_bars_and_compute_plot_escape_labels():
     svg = stacked_bars(["before 2018", "2024-01", "2024-02"], [("<b>A</b>", [1, 2, 0]), ("B", [0, 1, 3])], "t")
     assert svg.count("<rect") == 4 and "<b>" not in svg and "&lt;b&gt;A" in svg and "before 2018" in svg
-    plot = compute_plot([Series("<i>m</i>", [(1e6, 50.0, "k=1"), (1e8, 75.0, "k=4")])], "FLOPs", "title")
+    plot = compute_plot([Series("<i>m</i>", [(1e6, 50.0, "k=1", None), (1e8, 75.0, "k=4", (70.0, 80.0))])], "FLOPs", "title", chance=0.5)
     assert "<polyline" in plot and "<i>" not in plot and "1e6" in plot and "1e8" in plot
+    assert plot.count('class="atlas-interval"') == 1 and "chance 50%" in plot
 
 
 def test_read_modules_from_source_without_importing(tmp_path: Path):
@@ -143,24 +148,13 @@ def test_unreadable_results_and_benchmarks_name_the_file(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def model() -> SiteModel:
-    from baselines.registry import METHODS_DIR, TASKS_DIR
-
-    inputs = Inputs(
-        catalog=load_catalog(FIXTURE_PAPERS),
-        methods=read_modules(METHODS_DIR),
-        tasks=read_modules(TASKS_DIR),
-        results=read_results(FIXTURE_RESULTS),
-        benchmarks=[],
-        example_yaml="",
-        schema_json="{}",
-        watch=[],
-    )
+    inputs = read_inputs(FIXTURE_PAPERS, FIXTURE_RESULTS, FIXTURE_PAPERS / "no-benchmarks")
     return SiteModel(inputs)
 
 
 def test_related_papers_rank_by_overlap_then_date(model: SiteModel):
     xss = model.catalog.by_id["xss2024script"]
-    related = [(p.id, nodes, tags) for p, nodes, tags in model.related(xss)]
+    related = [(p.id, nodes, tags) for p, nodes, tags, _ in model.related(xss)]
     # both share the node (2) and the pause-tokens tag (1): the tie goes to the newer paper;
     # papers sharing nothing are not related
     assert related == [
@@ -168,8 +162,12 @@ def test_related_papers_rank_by_overlap_then_date(model: SiteModel):
         ("goyal2023think", ["pause-tokens"], ["pause-tokens"]),
     ]
     hao = model.catalog.by_id["hao2024training"]
-    ranked = [p.id for p, _, _ in model.related(hao)]
+    ranked = [p.id for p, *_ in model.related(hao)]
     assert len(ranked) <= 6 and "hao2024training" not in ranked
+    # Coconut reports iCoT and pause-token numbers: the papers implementing them come first,
+    # before papers that share its categories or tags only
+    assert ranked[:2] == ["deng2024explicit", "goyal2023think"]
+    assert all(link for _, _, _, link in model.related(hao)[:2])
 
 
 def test_run_it(model: SiteModel):

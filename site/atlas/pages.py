@@ -9,23 +9,25 @@ from __future__ import annotations
 
 import functools
 import html
-import json
 import re
 import tempfile
+from dataclasses import dataclass
 from urllib.parse import quote
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-import atlas_charts
-from atlas_inputs import Inputs
-from atlas_model import SiteModel
-from atlas_results import headline, measured
-from atlas_text import (
+from atlas import charts as atlas_charts
+from atlas import benchmarks, tables
+from atlas.inputs import Inputs
+from atlas.model import SiteModel
+from atlas.results import headline, is_too_short, measured, reproduce
+from atlas.results_text import SHORT_NOTE, accuracy_cell, interval_cell, knob_words, leaderboard_bars
+from atlas.text import (
     code_fence,
-    doc_blocks,
-    doc_prose,
+    doc_inline,
+    doc_markdown,
     doi_url,
     md_escape,
     number,
@@ -37,8 +39,11 @@ from atlas_text import (
 )
 from catalog.exports import to_bibtex, write_exports
 
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 HOME_LATEST = 10
+BENCHMARK_SCRIPTS = TEMPLATES_DIR.parents[1] / "benchmarks"
+TAXONOMY_SOURCE = "catalog/taxonomy.yaml"
+TAGS_SOURCE = "catalog/tags.yaml"
 
 
 BLOCK_RE = re.compile(r"<!--atlas-block:(\d+)-->")
@@ -98,11 +103,15 @@ class Links:
         return Markup(" ").join(self.tag(t) for t in tags)
 
     def related(self, rows: list[tuple]) -> Markup:
-        """The related-papers list: [(paper, shared nodes, shared tags)] (a hot loop: plain Python)."""
+        """The related-papers list: [(paper, shared nodes, shared tags, method link)] (a hot loop:
+        plain Python)."""
         items = []
-        for other, nodes, tags in rows:
+        for other, nodes, tags, linked in rows:
             shared = [self.node(n) for n in nodes] + [self.tag(t) for t in tags]
-            extra = Markup("<br><small>shares {}</small>").format(Markup(" ").join(shared)) if shared else ""
+            why = [Markup("shares {}").format(Markup(" ").join(shared))] if shared else []
+            if linked:
+                why.insert(0, Markup("compared with it through a method (reported in a paper or run here)"))
+            extra = Markup("<br><small>{}</small>").format(Markup("; ").join(why)) if why else ""
             items.append(
                 Markup("<li>{} ({}, {}){}</li>").format(self.paper(other), short_authors(other.authors), other.year, extra)
             )
@@ -147,46 +156,50 @@ def environment() -> Environment:
         chart=atlas_charts,
         spaces=lambda depth: Markup("    " * depth),
         measured=measured,
-        doc_blocks=doc_blocks,
-        doc_prose=doc_prose,
         headline=headline,
         sweep_legend=lambda series: [(s.name, atlas_charts.color(i)) for i, s in enumerate(series)],
-        bench_facts=_bench_facts,
-        bench_columns=_bench_columns,
-        bench_cell=_bench_cell,
         code=lambda text: Markup(html.escape(str(text), quote=False)),
+        spaces_nb=lambda depth: Markup("&#160;&#160;" * depth),
+        accuracy_cell=accuracy_cell,
+        interval_cell=interval_cell,
+        short_note=SHORT_NOTE,
+        is_too_short=is_too_short,
+        reproduce=reproduce,
+        doc_markdown=doc_markdown,
+        doc_inline=doc_inline,
+        knob_words=knob_words,
+        leaderboard_bars=leaderboard_bars,
     )
     return env
 
 
-def _bench_facts(data: dict) -> list[tuple[str, object]]:
-    """Top-level fields of a benchmark file (title, description and rows aside), as cell values."""
-    skip = {"title", "description", "rows"}
-    return [(k, _bench_cell(v)) for k, v in data.items() if k not in skip]
+@dataclass
+class Rendered:
+    pages: dict[str, str]  # path under docs_dir -> Markdown
+    blocks: dict[str, list[tuple[bool, str]]]  # path -> [(indexed, html)] for `insert_blocks`
+    sources: dict[str, str]  # path -> the repository file a reader edits to change the page
+    descriptions: dict[str, str]  # path -> the page's meta description (plain text)
+    search_keys: dict[str, list[str]]  # path -> words the search ranks the page first for
 
 
-def _bench_columns(rows: list[dict]) -> list[str]:
-    return list(dict.fromkeys(key for row in rows if isinstance(row, dict) for key in row))
+def paper_search_keys(paper) -> list[str]:
+    """Identifiers a reader types to find this paper, given to the search index as the page's
+    tags (the field it weighs most): the arXiv id and the names of the methods that implement
+    it. Not author names nor the catalog id (which starts with one): the search matches the
+    last word typed as a prefix, so a family name such as "You" or "Long" would outrank the
+    title words of other papers; the page boost ranks authors well enough."""
+    keys = [paper.arxiv, *paper.baselines]
+    return list(dict.fromkeys(k for k in keys if k))
 
 
-def _bench_cell(value: object) -> object:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
-    if isinstance(value, list) and all(isinstance(v, (int, float, str)) for v in value):
-        return ", ".join(str(_bench_cell(v)) for v in value)
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return value
-
-
-def render_pages(model: SiteModel, directory_urls: bool = True) -> tuple[dict[str, str], dict[str, list[tuple[bool, str]]]]:
-    """Every generated page as {path under docs_dir: Markdown}, and the HTML blocks of each page
-    ({path: [(indexed, html)]}) that `insert_blocks` puts in place of the page's placeholders."""
+def render_pages(model: SiteModel, directory_urls: bool = True) -> Rendered:
+    """Every generated page, its HTML blocks and the file it is generated from."""
     env = environment()
     pages: dict[str, str] = {}
     blocks: dict[str, list[tuple[bool, str]]] = {}
+    sources: dict[str, str] = {}
+    descriptions: dict[str, str] = {}
+    search_keys: dict[str, list[str]] = {}
 
     memo: dict[tuple, Markup] = {}
 
@@ -202,28 +215,44 @@ def render_pages(model: SiteModel, directory_urls: bool = True) -> tuple[dict[st
 
     links: dict[str, Links] = {}
 
-    def render(src: str, template: str, **context: object) -> None:
+    def render(src: str, template: str, source: str | None = None, description: str | None = None, **context: object) -> None:
+        sources[src] = source or f"site/templates/{template}"
+        if description:
+            descriptions[src] = " ".join(description.split())
         root = Markup("../" * src.count("/"))
         prefix = url_prefix(src, directory_urls)
         link = links.setdefault(prefix, Links(model, prefix, target_url))
         block = Blocks()
         pages[src] = env.get_template(template).render(
+            table_row=table_row,
+            table_facets=table_facets,
             site=model, root=root, prefix=prefix, href=link.href, link=link, block=block, remember=remember, **context
         )
         if block.items:
             blocks[src] = block.items
 
+    row_attrs: dict[str, dict[str, str]] = {}
+
+    def table_row(paper) -> dict[str, str]:
+        if paper.id not in row_attrs:
+            row_attrs[paper.id] = tables.row_attrs(model, paper)
+        return row_attrs[paper.id]
+
+    def table_facets(papers) -> tables.Facets:
+        return tables.facets(model, papers)
+
     taxonomy = model.taxonomy
     render("index.md", "home.md.j2", latest=model.papers[:HOME_LATEST])
     render("taxonomy/index.md", "taxonomy_index.md.j2")
     for node in taxonomy.nodes.values():
-        render(f"taxonomy/{node.id}/index.md", "taxonomy_node.md.j2", node=node, baseline=model.node_baseline(node.id))
+        render(f"taxonomy/{node.id}/index.md", "taxonomy_node.md.j2", TAXONOMY_SOURCE, node.description, node=node, baseline=model.node_baseline(node.id))
     render("papers/index.md", "papers_index.md.j2")
     for paper in model.papers:
-        render(f"papers/{paper.id}.md", "paper.md.j2", paper=paper, bibtex=to_bibtex([paper]), run=model.run_it(paper))
+        search_keys[f"papers/{paper.id}.md"] = paper_search_keys(paper)
+        render(f"papers/{paper.id}.md", "paper.md.j2", f"catalog/papers/{paper.id}.yaml", paper.tldr, paper=paper, bibtex=to_bibtex([paper]), run=model.run_it(paper))
     render("tags/index.md", "tags_index.md.j2")
     for tag in model.catalog.tags.values():
-        render(f"tags/{tag.id}.md", "tag.md.j2", tag=tag)
+        render(f"tags/{tag.id}.md", "tag.md.j2", TAGS_SOURCE, f"Papers tagged {tag.id}: {tag.description}", tag=tag)
     months, series = model.timeline()
     legend = [(name, atlas_charts.color(i)) for i, (name, _) in enumerate(series)]
     render("timeline.md", "timeline.md.j2", months=months, series=series, legend=legend)
@@ -231,12 +260,15 @@ def render_pages(model: SiteModel, directory_urls: bool = True) -> tuple[dict[st
     render("contribute.md", "contribute.md.j2")
     render("baselines/index.md", "baselines_index.md.j2")
     for method in model.methods.values():
-        render(f"baselines/{method.name}.md", "baseline.md.j2", method=method)
+        render(f"baselines/{method.name}.md", "baseline.md.j2", f"baselines/methods/{method.name}.py", method=method)
     render("results/index.md", "results_index.md.j2")
     for task in model.results.values():
         render(f"results/{task.key}.md", "results_task.md.j2", task=task)
-    render("benchmarks.md", "benchmarks.md.j2")
-    return pages, blocks
+    sections = [
+        benchmarks.section(name, data, (BENCHMARK_SCRIPTS / f"{name}.py").is_file()) for name, data in model.inputs.benchmarks
+    ]
+    render("benchmarks.md", "benchmarks.md.j2", benchmarks=sections, max_rows=benchmarks.MAX_ROWS)
+    return Rendered(pages, blocks, sources, descriptions, search_keys)
 
 
 def download_files(inputs: Inputs) -> dict[str, bytes]:

@@ -10,14 +10,17 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from operator import itemgetter
 
-from atlas_inputs import Inputs
-from atlas_results import TaskResults, by_task
+from atlas.inputs import Inputs
+from atlas.results import TaskResults, by_task
 from catalog.model import Paper
 from catalog.stats import stats
 
 RELATED_COUNT = 6
+RELATED_NODE = 10  # weight of a shared taxonomy node
+RELATED_LINK = 30  # weight of a method link (one paper reports a method the other implements)
 TIMELINE_MONTHS = 96  # the timeline chart draws at most this many months
 TABLE_YEARS = 8  # the per-year table shows at most this many years
+REPO_BRANCH = "main"  # the branch repository and edit links point at (as mkdocs.yml's edit_uri)
 DEFAULT_TASK = "prosqa"  # the task every method is run on when nothing else points to one
 
 
@@ -32,8 +35,9 @@ class RunIt:
     node: str | None  # the taxonomy node whose baseline this is (None when own)
 
     @property
-    def command(self) -> str:
-        return f"latent bench run --method {self.method} --task {self.task}"
+    def command(self) -> str | None:
+        """The command that runs it; None while the method is planned (no module yet)."""
+        return f"latent bench run --method {self.method} --task {self.task}" if self.implemented else None
 
 
 @dataclass
@@ -45,8 +49,9 @@ class YearTable:
 
 
 class SiteModel:
-    def __init__(self, inputs: Inputs):
+    def __init__(self, inputs: Inputs, repo_url: str | None = None):
         self.inputs = inputs
+        self.repo_url = repo_url.rstrip("/") if repo_url else None
         self.catalog = inputs.catalog
         self.taxonomy = inputs.catalog.taxonomy
         self.papers: list[Paper] = inputs.catalog.papers  # newest first
@@ -59,7 +64,12 @@ class SiteModel:
             for name in dict.fromkeys([stem, str(info.attrs.get("name", stem)), *info.variants])
         }
         self.tasks = inputs.tasks
-        self.results: dict[str, TaskResults] = by_task(inputs.results)
+        chance = {
+            str(info.attrs.get("name", info.name)): float(info.attrs["chance"])
+            for info in inputs.tasks.values()
+            if isinstance(info.attrs.get("chance"), (int, float))
+        }  # tasks that declare the accuracy of guessing
+        self.results: dict[str, TaskResults] = by_task(inputs.results, chance)
         self.by_node: dict[str, list[Paper]] = defaultdict(list)  # node and everything below it
         self.direct: dict[str, list[Paper]] = defaultdict(list)  # placed in the node itself
         self.by_tag: dict[str, list[Paper]] = defaultdict(list)
@@ -79,6 +89,10 @@ class SiteModel:
         self._related = self._compute_related()
         self._planned = self._compute_planned()
 
+    def repo_file(self, path: str) -> str | None:
+        """The address of a repository file on the code host (None without a repo_url)."""
+        return f"{self.repo_url}/blob/{REPO_BRANCH}/{path}" if self.repo_url else None
+
     # -- catalog ------------------------------------------------------------------------------
     def tag_groups(self) -> dict[str, list]:
         groups: dict[str, list] = defaultdict(list)
@@ -90,11 +104,38 @@ class SiteModel:
         """The paper's top-level family: that of its first taxonomy node."""
         return self.taxonomy.top_level(paper.taxonomy[0])
 
-    def related(self, paper: Paper) -> list[tuple[Paper, list[str], list[str]]]:
+    def related(self, paper: Paper) -> list[tuple[Paper, list[str], list[str], bool]]:
+        """[(paper, shared taxonomy nodes, shared tags, linked by a compared method)]."""
         return self._related.get(paper.id, [])
 
-    def _compute_related(self) -> dict[str, list[tuple[Paper, list[str], list[str]]]]:
-        """Top papers by overlap: a shared taxonomy node counts 2, a shared tag 1; ties newest first.
+    def _references(self) -> dict[int, set[int]]:
+        """Papers linked through a method: one reports results of a method (or names it as its
+        baseline) that the other implements, or both methods have runs on a common task in
+        results/. Symmetric, by paper position."""
+        position = {p.id: i for i, p in enumerate(self.papers)}
+        implementers: dict[str, list[int]] = defaultdict(list)
+        for p in self.papers:
+            for name in p.baselines:
+                implementers[name].append(position[p.id])
+        links: dict[int, set[int]] = defaultdict(set)
+
+        def link(group: list[int]) -> None:
+            for i in group:
+                links[i].update(j for j in group if j != i)
+
+        for i, p in enumerate(self.papers):
+            for name in {r.method for r in p.results} | set(p.baselines):
+                for j in implementers.get(name, []):
+                    link([i, j])
+        for task in self.results.values():
+            run = {r.method for r in task.completed}
+            link(sorted({j for name in run for j in implementers.get(name, [])}))
+        return links
+
+    def _compute_related(self) -> dict[str, list[tuple[Paper, list[str], list[str], bool]]]:
+        """Top papers by closeness: a method link (the papers compare through a method) counts
+        30, a shared taxonomy node 10, a shared tag 1, so tags only order papers that are
+        equally close by method and category; ties newest first.
 
         Candidates come from inverted indexes of paper positions (newest first), so the cost
         grows with overlaps, not with n².
@@ -102,12 +143,15 @@ class SiteModel:
         position = {p.id: i for i, p in enumerate(self.papers)}
         node_index = {n: [position[p.id] for p in ps] for n, ps in self.direct.items()}
         tag_index = {t: [position[p.id] for p in ps] for t, ps in self.by_tag.items()}
+        references = self._references()
         out = {}
         for i, paper in enumerate(self.papers):
             score: Counter[int] = Counter()
             for node in set(paper.taxonomy):
-                score.update(node_index[node])
-                score.update(node_index[node])
+                for j in node_index[node]:
+                    score[j] += RELATED_NODE
+            for j in references.get(i, ()):
+                score[j] += RELATED_LINK
             for tag in set(paper.tags):
                 score.update(tag_index[tag])
             score.pop(i, None)
@@ -124,7 +168,7 @@ class SiteModel:
                 other = self.papers[j]
                 nodes = [n for n in other.taxonomy if n in paper.taxonomy]
                 tags = [t for t in other.tags if t in paper.tags]
-                rows.append((other, nodes, tags))
+                rows.append((other, nodes, tags, j in references.get(i, ())))
             out[paper.id] = rows
         return out
 
@@ -132,13 +176,17 @@ class SiteModel:
     def timeline(self) -> tuple[list[str], list[tuple[str, list[int]]]]:
         """Papers per month per top-level family, from the first paper's month to the last's.
 
-        At most TIMELINE_MONTHS months are drawn; papers before them are summed into one first
-        bar labelled "before YYYY" (a few classics would otherwise stretch the axis over decades).
+        At most TIMELINE_MONTHS months are drawn, starting in a January; papers before them are
+        summed into one first bar labelled "before YYYY" (a few classics would otherwise stretch
+        the axis over decades).
         """
         if not self.papers:
             return [], []
         last = max(p.date for p in self.papers).replace(day=1)
-        first = max(min(p.date for p in self.papers).replace(day=1), _add_months(last, 1 - TIMELINE_MONTHS))
+        earliest = _add_months(last, 1 - TIMELINE_MONTHS)
+        if earliest.month != 1:  # start at a January, so that "before YYYY" means what it says
+            earliest = dt.date(earliest.year + 1, 1, 1)
+        first = max(min(p.date for p in self.papers).replace(day=1), earliest)
         months = []
         current = first
         while current <= last:
@@ -239,9 +287,12 @@ class SiteModel:
     def nodes_using(self, method: str) -> list[str]:
         return [n.id for n in self.taxonomy.nodes.values() if n.baseline == method]
 
-    def comparison(self, paper: Paper, method: str) -> list[tuple[TaskResults, object, float | None]]:
-        """Our trained-setting numbers for `method`, per task with runs, beside the accuracy the
-        paper reports for the same method and task (None when it reports none)."""
+    def comparison(self, paper: Paper, method: str) -> list[tuple[TaskResults, object, object | None]]:
+        """Our trained-setting numbers for the paper's own `method`, per task with runs, beside
+        the paper's reported accuracy for the same method and task in its main setting (None when
+        it reports none): (task, our row, the paper's ReportedResult or None)."""
+        if method not in paper.baselines:
+            return []  # a family baseline is another method: its numbers are not this paper's
         out = []
         for task in self.results.values():
             row = next((r for r in task.leaderboard() if r.method == method), None)
@@ -249,11 +300,7 @@ class SiteModel:
                 continue
             names = {task.key, task.label}
             reported = next(
-                (
-                    r.value
-                    for r in paper.results
-                    if r.method == method and r.task in names and r.metric == "accuracy" and not r.setting
-                ),
+                (r for r in paper.results if r.method == method and r.task in names and r.metric == "accuracy" and not r.setting),
                 None,
             )
             out.append((task, row, reported))

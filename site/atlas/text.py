@@ -12,6 +12,7 @@ that could end a Markdown link destination or an HTML attribute.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from urllib.parse import quote, urlsplit
 
@@ -125,20 +126,51 @@ def number(value: float | None, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
-_ESCAPED_CODE = re.compile(r"&#96;((?:(?!&#96;).)+?)&#96;")
+_LIST_ITEM = re.compile(r"([-*]|\d+\.)\s")
 
 
-def doc_prose(text: str) -> Markup:
-    """A docstring paragraph as escaped text, with its `backquoted` names shown as code."""
-    return Markup(_ESCAPED_CODE.sub(r"<code>\1</code>", str(md_escape(text))))
+def doc_markdown(text: str) -> Markup:
+    """A docstring as Markdown: `code`, *emphasis* and lists render as such; HTML is escaped
+    (shown as text). A run of indented lines under a line of prose (an aligned table of
+    options, a formula) is kept as preformatted text; a list gets the blank line Markdown needs
+    before it."""
+    lines = text.strip("\n").split("\n")
+    out: list[str] = []
+    block: list[str] = []
+
+    def flush() -> None:
+        if block:
+            out.append(str(code_fence("\n".join(block), "text")))
+            out.append("")
+            block.clear()
+
+    for line in lines:
+        indented = line[:1] in (" ", "\t") and line.strip() != ""
+        if indented and not _LIST_ITEM.match(line.lstrip()) and (block or (out and out[-1].strip())):
+            if not block and out and out[-1].strip():
+                out.append("")
+            block.append(line.rstrip())
+            continue
+        flush()
+        if _LIST_ITEM.match(line) and out and out[-1].strip() and not _LIST_ITEM.match(out[-1].lstrip()):
+            out.append("")
+        out.append(_escape_outside_code(line.rstrip()))
+    flush()
+    return Markup("\n".join(out))
 
 
-def doc_blocks(text: str) -> list[tuple[bool, str]]:
-    """A docstring split into paragraphs: (verbatim, text). Paragraphs with indented, bulleted or
-    numbered lines are kept verbatim (code-like); the others are prose."""
-    out = []
-    for para in text.strip().split("\n\n"):
-        lines = para.split("\n")
-        verbatim = any(re.match(r"\s+\S|[-*]\s|\d+\.\s", line) for line in lines)
-        out.append((verbatim, para.strip("\n")))
-    return out
+def doc_inline(text: str) -> Markup:
+    """A docstring's first paragraph as one line of Markdown (for a table cell or a list item):
+    `code` shown as code, HTML escaped, `|` escaped so that it cannot split a table cell."""
+    first = " ".join(text.strip().split("\n\n", 1)[0].split()) if text else ""
+    return Markup(_escape_outside_code(first).replace("|", "&#124;"))
+
+
+def _escape_outside_code(line: str) -> str:
+    """HTML-escape a Markdown line except inside `code spans` (Markdown escapes those itself);
+    a `*` right after a word is a product and is escaped too."""
+    parts = re.split(r"(`+[^`]*`+)", line)
+    return "".join(part if part.startswith("`") else _TIMES.sub(r"\\*", html.escape(part, quote=False)) for part in parts)
+
+
+_TIMES = re.compile(r"(?<=[\w)\]])\*(?=[\w(])")  # `k*c` is a product, not emphasis

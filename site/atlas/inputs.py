@@ -1,13 +1,14 @@
 """Everything the site is generated from, read without importing torch.
 
 - the catalog (catalog.load.load_catalog),
-- the baseline methods and tasks: baselines/registry.py reads their files with `ast` (docstring,
-  class attributes, the config dataclass, variants), never imports them,
+- the baseline methods and tasks: modules in baselines/methods and baselines/tasks, read with
+  `ast` (docstring, class attributes, the config dataclass), never imported,
 - the harness results (results/<task>/<method>/<run_id>.json, read with baselines/results.py),
 - recorded benchmark figures (benchmarks/results/*.json).
 
-Folders can be pointed elsewhere with LATENT_PAPERS_DIR, LATENT_RESULTS_DIR and
-LATENT_BENCHMARKS_DIR (tests and benchmarks use fixtures this way).
+`load_inputs()` reads the repository (its folders can be pointed elsewhere with
+LATENT_PAPERS_DIR, LATENT_RESULTS_DIR and LATENT_BENCHMARKS_DIR); `read_inputs` takes the folders
+and the source of the methods as arguments, and tests can also build an `Inputs` themselves.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from baselines.results import Result, ResultError, read_result
 from catalog import METHODS_DIR, PAPERS_DIR, REPO_ROOT, RESULTS_DIR, SCHEMA_FILE
 from catalog.load import Catalog, load_catalog
 
+TASKS_DIR = REPO_ROOT / "baselines" / "tasks"
 BENCHMARKS_DIR = REPO_ROOT / "benchmarks" / "results"
 EXAMPLE_PAPER = PAPERS_DIR / "hao2024training.yaml"
 
@@ -48,10 +50,42 @@ def env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def read_methods() -> dict[str, ModuleInfo]:
+    """The implemented methods, keyed by module name: the registry's reading of the method files
+    (baselines/registry.py, with `ast`; never imported)."""
+    return _registry(registry.method_modules)
+
+
+def read_tasks() -> dict[str, ModuleInfo]:
+    """The tasks, keyed by module name, as the registry reads them."""
+    return _registry(registry.task_modules)
+
+
+def read_modules(folder: Path) -> dict[str, ModuleInfo]:
+    """The method or task files of one folder, keyed by file stem (baselines/registry.py)."""
+    return _registry(registry.method_modules, [folder])
+
+
+def _registry(read, *args) -> dict[str, ModuleInfo]:
+    try:
+        return read(*args)
+    except registry.RegistryError as exc:
+        raise InputError(str(exc)) from None
+
+
 def load_inputs() -> Inputs:
-    papers_dir = env_path("LATENT_PAPERS_DIR", PAPERS_DIR)
-    results_dir = env_path("LATENT_RESULTS_DIR", RESULTS_DIR)
-    benchmarks_dir = env_path("LATENT_BENCHMARKS_DIR", BENCHMARKS_DIR)
+    """The repository's inputs; LATENT_PAPERS_DIR, LATENT_RESULTS_DIR and LATENT_BENCHMARKS_DIR
+    point the site at other folders."""
+    return read_inputs(
+        papers_dir=env_path("LATENT_PAPERS_DIR", PAPERS_DIR),
+        results_dir=env_path("LATENT_RESULTS_DIR", RESULTS_DIR),
+        benchmarks_dir=env_path("LATENT_BENCHMARKS_DIR", BENCHMARKS_DIR),
+    )
+
+
+def read_inputs(papers_dir: Path, results_dir: Path, benchmarks_dir: Path, methods=read_methods, tasks=read_tasks) -> Inputs:
+    """Every input read from the folders given; `methods()` and `tasks()` list the implemented
+    methods and tasks."""
     catalog = load_catalog(papers_dir, methods_dir=METHODS_DIR)
     if SCHEMA_FILE.is_file():
         schema_json = SCHEMA_FILE.read_text(encoding="utf-8")
@@ -61,32 +95,19 @@ def load_inputs() -> Inputs:
         schema_json = json.dumps(Paper.model_json_schema(), indent=2) + "\n"
     return Inputs(
         catalog=catalog,
-        methods=_modules(registry.method_modules),
-        tasks=_modules(registry.task_modules),
+        methods=methods(),
+        tasks=tasks(),
         results=read_results(results_dir),
         benchmarks=read_benchmarks(benchmarks_dir),
         example_yaml=EXAMPLE_PAPER.read_text(encoding="utf-8") if EXAMPLE_PAPER.is_file() else "",
         schema_json=schema_json,
-        watch=[p for p in (papers_dir, results_dir, benchmarks_dir, *registry.method_dirs(), *registry.task_dirs())
-               if p.is_dir()],
+        watch=[p for p in (papers_dir, results_dir, benchmarks_dir, METHODS_DIR, TASKS_DIR) if p.is_dir()],
     )
 
 
-def _modules(read, *args) -> dict[str, ModuleInfo]:
-    """The method or task files as the registry reads them; a file it cannot read is an InputError."""
-    try:
-        return read(*args)
-    except registry.RegistryError as exc:
-        raise InputError(str(exc)) from None
-
-
-def read_modules(folder: Path) -> dict[str, ModuleInfo]:
-    """The method or task files of one folder, keyed by file stem (baselines/registry.py)."""
-    return _modules(registry.method_modules, [folder])
-
-
 def read_results(root: Path) -> list[Result]:
-    """Every run under root/<task>/<method>/*.json; a file that is not a valid Result is an error."""
+    """Every run under root/<task>/<method>/*.json (baselines/results.py reads and checks them; study
+    summaries under root/studies are not runs); a file that is not a valid Result is an error."""
     from baselines.results import result_files
 
     out = []
