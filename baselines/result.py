@@ -67,7 +67,7 @@ class Result(_Strict):
     method: str
     method_config: dict
     knob: str | None = None  # name of the test-time compute knob
-    knob_value: int | None = None  # its value at evaluation
+    knob_value: int | float | None = None  # its value at evaluation (a float for a threshold)
     paper: str | None = None  # catalog id of the paper the method implements
     task: dict  # name, version, options
     model: dict  # backbone: name/size, n_params, pretrained path or null
