@@ -49,12 +49,12 @@ T_95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8
 
 @dataclass
 class Scale:
-    steps: int = 1200
+    steps: int = 1000
     batch_size: int = 256
     width: int = 256
     heads: int = 4
     lr: float = 1e-3
-    train_n: int = 100_000
+    train_n: int = 64_000
     eval_n: int = 500
     quick: bool = False
 
@@ -80,7 +80,9 @@ class Job:
     @property
     def cost(self) -> float:
         o = self.spec.method_options
-        return o.get("layers", 2) * o.get("loops", o.get("max_steps", 1)) + 2 * o.get("mean_recurrence", 0)
+        # block applications per step, and the exit evaluations (each re-reads its data): longest first
+        return o.get("layers", 2) * o.get("loops", o.get("max_steps", 1)) + 2 * o.get("mean_recurrence", 0) \
+            + 3 * len(self.exits)
 
 
 def jobs(scale: Scale) -> list[Job]:
