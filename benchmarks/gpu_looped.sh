@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-build/gpu-looped-out}
 PY=${PYTHON:-python3}
 SHARDS=${SHARDS:-8}
+DEVICE=${DEVICE:-cuda}  # cpu: a check of the script itself
 DEADLINE_S=${DEADLINE_S:-300}  # the studies' workers are stopped after this; summaries use what finished
 quick=()
 root=results/studies
@@ -27,7 +28,7 @@ start=$(date +%s)
 "$PY" -m scripts.depth_ladder plan "${quick[@]}" | tail -1
 pids=()
 for ((i = 0; i < SHARDS; i++)); do
-  "$PY" -m scripts.depth_ladder run "${quick[@]}" --device cuda --shard "$i" --shards "$SHARDS" >"$logs/shard-$i.log" 2>&1 &
+  "$PY" -m scripts.depth_ladder run "${quick[@]}" --device "$DEVICE" --shard "$i" --shards "$SHARDS" >"$logs/shard-$i.log" 2>&1 &
   pids+=($!)
   sleep 2  # CUDA contexts created at the same instant were seen to fail
 done
@@ -38,15 +39,16 @@ kill "$watchdog" 2>/dev/null
 echo "studies: $(( $(date +%s) - start )) s"
 grep -h "FAILED\|Traceback" "$logs"/shard-*.log | head -20
 "$PY" -m scripts.depth_ladder summarize "${quick[@]}" --out "$OUT/summaries" 2>&1 | tee "$logs/summary.log"
-bench=(--repeat 20)
-[ "${QUICK:-0}" = 1 ] && bench=(--quick)
+bench=(--repeat 20 --device "$DEVICE")
+bench_json=benchmarks/results/looped_step.json
+if [ "${QUICK:-0}" = 1 ]; then bench=(--quick --device "$DEVICE" --out build/looped-bench); bench_json=build/looped-bench/looped_step.json; fi
 "$PY" benchmarks/looped_step.py "${bench[@]}" 2>&1 | tee "$logs/looped_step.log" | tail -12
 echo "total: $(( $(date +%s) - start )) s"
 # the 8 files that come back
 cp "$OUT"/summaries/depth-ladder-summary.json "$OUT"/summaries/depth-ladder-ladder.svg \
    "$OUT"/summaries/depth-ladder-ladder.png "$OUT"/summaries/adaptive-depth-summary.json \
    "$OUT"/summaries/adaptive-depth-adaptive.svg "$OUT"/summaries/adaptive-depth-adaptive.png "$OUT"/ 2>/dev/null
-cp benchmarks/results/looped_step.json "$OUT"/ 2>/dev/null
+cp "$bench_json" "$OUT"/ 2>/dev/null
 rm -rf "$OUT/summaries"
-tar czf "$OUT/looped-runs.tar.gz" "$root"/*/runs "$logs" benchmarks/results/looped_step.json 2>/dev/null
+tar czf "$OUT/looped-runs.tar.gz" "$root"/*/runs "$logs" "$bench_json" 2>/dev/null
 ls -la "$OUT"
