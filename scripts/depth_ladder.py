@@ -43,7 +43,7 @@ RECURRENCES = [1, 2, 3, 4, 6, 8]
 EXITS = [("kl", 1e-2), ("kl", 1e-3), ("kl", 1e-4), ("norm", 0.1), ("norm", 0.03)]
 EXIT_MAX = 8  # the most iterations a token may take under an exit criterion
 SEEDS = (0, 1, 2)
-TASKS = {"p_hop": {"hops": 3, "length": 24, "alphabet": 4}, "addition": {"operands": 8, "digits": 2}}
+TASKS = {"p_hop": {"hops": 3, "length": 32, "alphabet": 8}, "addition": {"operands": 8, "digits": 2}}
 T_95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
 
 
