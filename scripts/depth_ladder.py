@@ -110,7 +110,8 @@ def jobs(scale: Scale) -> list[Job]:
                                                  halting_threshold=0.99, ponder_cost=0.01), ACT_THRESHOLDS))
             out.append(Job(ADAPTIVE, "recurrent", spec("recurrent_depth", task, seed, ADAPTIVE, prelude=1, core=K, coda=1,
                                                        mean_recurrence=3, backprop_depth=3), RECURRENCES, EXITS))
-    return sorted(out, key=lambda j: -j.cost)
+    # seed by seed (a run stopped at the deadline costs a seed, not a configuration), longest first
+    return sorted(out, key=lambda j: (j.spec.seed, -j.cost))
 
 
 def study_dir(study: str, quick: bool) -> Path:
