@@ -2,7 +2,7 @@
 
 Geiping et al. 2025 (arXiv 2502.05171); the model is baselines/models/recurrent_depth.py, trained
 with no_cot's text. Options: `prelude`, `core`, `coda` (blocks), `mean_recurrence`, `backprop_depth`,
-`sigma` (the log-normal Poisson), `recurrence` (the knob: test-time iterations, 0 = the training
+`sigma` (the log-normal Poisson), `recurrence` (the knob: test-time iterations, None = the training
 mean), `exit_criterion` ("none", "norm": relative state change, "kl": KL between successive output
 distributions) with `exit_threshold`, `width`/`heads`. With an exit criterion the knob is the most
 iterations a token may take; the mean per generated token is `forward_passes / generated_tokens`.
@@ -31,7 +31,7 @@ class RecurrentDepthMethodConfig(DepthConfig):
     mean_recurrence: int = 4
     backprop_depth: int = 4
     sigma: float = 0.5
-    recurrence: int = 0  # the knob: iterations at inference (0 = mean_recurrence)
+    recurrence: int | None = None  # the knob: iterations at inference (None = mean_recurrence)
     exit_criterion: str = "none"
     exit_threshold: float = 1e-3
 
