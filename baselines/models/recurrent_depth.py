@@ -101,7 +101,7 @@ class RecurrentDepthGPT(nn.Module):
                   active: Tensor | None = None) -> Tensor:
         """One iteration: s [B, T, D] -> the next state; rows/positions not `active` keep theirs."""
         c = self.config
-        x = self.adapter(torch.cat([s, e], dim=-1))
+        x = self.adapter(torch.cat([s, e], dim=-1)).to(e.dtype)  # fp32 residual under autocast
         out = self.gpt.run_blocks(x, c.prelude, c.prelude + c.core, bias=bias, cache=cache,
                                   first_slot=c.prelude + iteration * c.core, active=active)
         return out if active is None else torch.where(active[..., None], out, s)
