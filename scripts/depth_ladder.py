@@ -15,6 +15,7 @@ results/studies/<study>/runs/; `summarize` aggregates them into results/studies/
     python -m scripts.depth_ladder plan                       the runs, one line each
     python -m scripts.depth_ladder run --shard 0 --shards 8   this process's share of the runs
     python -m scripts.depth_ladder summarize                  tables, summary.json, plots
+    python -m scripts.depth_ladder plot                       redraw the plots from summary.json
     python -m scripts.depth_ladder all --device cpu --quick   everything in one process (smoke)
 
 --quick: a few steps of tiny models, the same pipeline; its summaries say they mean nothing.
@@ -408,6 +409,28 @@ def print_tables(ladder: dict | None, adaptive: dict | None) -> None:
                   f"acc {acc(p['accuracy'])}")
 
 
+def draw(plot, summary: dict, folder: Path) -> list[Path]:
+    """The study's plots, or none (with a warning) where matplotlib is missing: `plot` redraws
+    them later from summary.json."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("warning: matplotlib is not installed; plots not drawn (python -m scripts.depth_ladder plot "
+              "draws them from summary.json)", file=sys.stderr)
+        return []
+    return plot(summary, folder)
+
+
+def redraw(quick: bool) -> list[Path]:
+    """The plots of the summaries already written."""
+    written = []
+    for study, plot in ((LADDER, plot_ladder), (ADAPTIVE, plot_adaptive)):
+        path = study_dir(study, quick) / "summary.json"
+        if path.is_file():
+            written += plot(json.loads(path.read_text()), path.parent)
+    return written
+
+
 def summarize(quick: bool, out: Path | None) -> list[Path]:
     written = []
     ladder, adaptive = summarize_ladder(quick), summarize_adaptive(quick)
@@ -418,7 +441,7 @@ def summarize(quick: bool, out: Path | None) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "summary.json"
         path.write_text(json.dumps(summary, indent=2) + "\n")
-        written += [path, *plot(summary, folder)]
+        written += [path, *draw(plot, summary, folder)]
     print_tables(ladder, adaptive)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -430,7 +453,7 @@ def summarize(quick: bool, out: Path | None) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.depth_ladder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("plan", "run", "summarize", "all"))
+    parser.add_argument("command", choices=("plan", "run", "summarize", "plot", "all"))
     parser.add_argument("--quick", action="store_true", help="a smoke of the same pipeline (means nothing)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--shard", type=int, default=0, help="this process's share: runs i, i+N, i+2N, ...")
@@ -443,6 +466,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--shard must be in 0..{args.shards - 1}")
     scale = Scale.pick(args.quick)
     todo = [j for j in jobs(scale) if args.only is None or args.only in j.name]
+    if args.command == "plot":
+        for path in redraw(args.quick):
+            print(path)
+        return 0
     if args.command == "plan":
         for j in todo:
             print(f"{j.name:<45} knobs {j.knob_values or '-'} exits {j.exits or '-'}")
