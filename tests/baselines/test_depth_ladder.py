@@ -5,6 +5,7 @@ import math
 import pytest
 
 from scripts import depth_ladder as dl
+from scripts import depth_summary as ds
 
 
 def test_plan_matches_parameters_and_flops_with_three_seeds():
@@ -19,7 +20,7 @@ def test_plan_matches_parameters_and_flops_with_three_seeds():
         for loops in dl.DEPTH_LOOPS[1:]:
             assert (dl.K, loops) in configs and (dl.K * loops, 1) in configs  # same FLOPs: kL block applications
         assert (dl.K, 1) in configs  # same parameters as every (K x L)
-    params = {o: dl.model_params("looped", {"width": 256, "layers": o[0], "loops": o[1]}, 40, 128)
+    params = {o: ds.model_params("looped", {"width": 256, "layers": o[0], "loops": o[1]}, 40, 128)
               for o in [(2, 1), (2, 4), (8, 1)]}
     assert params[(2, 1)] == params[(2, 4)] < params[(8, 1)]
     assert {j.spec.method for j in jobs if j.study == dl.ADAPTIVE} == {"universal_act", "recurrent_depth"}
@@ -27,15 +28,15 @@ def test_plan_matches_parameters_and_flops_with_three_seeds():
 
 
 def test_interval_is_the_t_interval_of_the_mean():
-    s = dl.interval([0.5, 0.6, 0.7])
+    s = ds.interval([0.5, 0.6, 0.7])
     assert s["mean"] == pytest.approx(0.6) and s["std"] == pytest.approx(0.1)
     half = 4.303 * 0.1 / math.sqrt(3)
     assert s["ci95"] == pytest.approx([0.6 - half, 0.6 + half])
-    assert dl.interval([0.4])["ci95"] is None
+    assert ds.interval([0.4])["ci95"] is None
 
 
 def _row(role, depth, values, model):
-    return {"role": role, "effective_depth": depth, "accuracy": dl.interval(values), "model": model}
+    return {"role": role, "effective_depth": depth, "accuracy": ds.interval(values), "model": model}
 
 
 def test_verdicts_follow_the_stated_rule():
@@ -44,7 +45,7 @@ def test_verdicts_follow_the_stated_rule():
             _row("dense (kL x 1)", 4, [0.83, 0.81, 0.85], "dense 4x1"),
             _row("looped (k x L)", 8, [0.35, 0.33, 0.37], "looped 2x4"),
             _row("dense (kL x 1)", 8, [0.95, 0.96, 0.94], "dense 8x1")]
-    verdicts = {v["depth"]: v for v in dl.ladder_verdicts("t", rows)}
+    verdicts = {v["depth"]: v for v in ds.ladder_verdicts("t", rows)}
     assert verdicts[4]["claim_holds"] and verdicts[4]["looped_minus_dense"] == pytest.approx(-0.03)
     assert not verdicts[8]["looped_matches_dense"] and not verdicts[8]["looped_beats_base"]
     assert not verdicts[8]["claim_holds"]
