@@ -53,7 +53,7 @@ def test_act_halting_weights_sum_to_one_per_position():
         assert ((halting.steps >= 1) & (halting.steps <= 5)).all()
         assert ((halting.remainder > 0) & (halting.remainder <= 1)).all()
     first = torch.sigmoid(model.halt(model.gpt.run_blocks(model.gpt.embed(ids(3, 9))))).min()
-    steps = model.hidden(ids(3, 9), threshold=float(first))[1].steps
+    steps = model.hidden(ids(3, 9), threshold=float(first.detach()))[1].steps
     assert (steps == 1).all(), "a threshold at or below every first halting probability halts after one step"
 
 
