@@ -9,7 +9,7 @@
 # Writes every Result JSON under results/studies/<study>/runs/ (QUICK: build/studies-quick/),
 # results/studies/<study>/summary.json + plots, benchmarks/results/looped_step.json, and copies into
 # $OUT (8 files): both summaries, both plots (SVG and PNG), the benchmark result, and
-# looped-runs.tar.gz (every run's Result JSON and the logs). Timings are taken while other work may
+X. Timings are taken while other work may
 # share the GPU: the benchmark's ratios compare runs made side by side, its absolute times may be high.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -50,5 +50,5 @@ cp "$OUT"/summaries/depth-ladder-summary.json "$OUT"/summaries/depth-ladder-ladd
    "$OUT"/summaries/adaptive-depth-adaptive.svg "$OUT"/summaries/adaptive-depth-adaptive.png "$OUT"/ 2>/dev/null
 cp "$bench_json" "$OUT"/ 2>/dev/null
 rm -rf "$OUT/summaries"
-tar czf "$OUT/looped-runs.tar.gz" "$root"/*/runs "$logs" "$bench_json" 2>/dev/null
+tar czf "$OUT/looped-runs.tar.gz" "$root/depth-ladder" "$root/adaptive-depth" "$logs" "$bench_json" 2>/dev/null
 ls -la "$OUT"
