@@ -9,7 +9,9 @@
 # Writes every Result JSON under results/studies/<study>/runs/ (QUICK: build/studies-quick/),
 # results/studies/<study>/summary.json + plots, benchmarks/results/looped_step.json, and copies into
 # $OUT (8 files): both summaries, both plots (SVG and PNG), the benchmark result, and
-X. Timings are taken while other work may
+# looped-runs.tar.gz (both studies' folders: every run's Result JSON, summaries and plots; the logs;
+# the benchmark result): `tar xzf looped-runs.tar.gz` in the repository root puts them in place.
+# Timings are taken while other work may
 # share the GPU: the benchmark's ratios compare runs made side by side, its absolute times may be high.
 set -uo pipefail
 cd "$(dirname "$0")/.."
