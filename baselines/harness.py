@@ -328,6 +328,14 @@ def _evaluate(method: Method, model, task, examples, spec: RunSpec, budget: int 
 
 # -- one run, end to end --------------------------------------------------------------------------
 
+def checkpoint_folder(spec: RunSpec, checkpoint_dir: Path, task_version: int) -> Path:
+    """Where the checkpoint of `spec` lives: named by a hash of every setting that shapes training
+    (what only changes the test evaluation is left out, so that a resumed run finds it)."""
+    identity = {k: v for k, v in asdict(spec).items() if k not in ("test_n", "eval_batch_size", "latency_n")}
+    identity["task_version"] = task_version
+    return Path(checkpoint_dir) / f"{spec.task}-{spec.method}-{checkpoint.run_key(identity)}"
+
+
 def execute(spec: RunSpec, options: RunOptions, knob_values: list[int | float] | None = None) -> list[Result]:
     """Train once, evaluate at each of `knob_values` (default: the trained setting); write Results."""
     from baselines import environment
@@ -346,9 +354,7 @@ def execute(spec: RunSpec, options: RunOptions, knob_values: list[int | float] |
     task = get_task(spec.task, resolve_data_dir(options.data_dir), **spec.task_options)
     splits = load_splits(task, spec.train_n, spec.valid_n, spec.test_n, spec.seed, spec.eval_seed)
 
-    identity = {k: v for k, v in asdict(spec).items() if k not in ("test_n", "eval_batch_size", "latency_n")}
-    identity["task_version"] = task.version
-    folder = Path(options.checkpoint_dir) / f"{spec.task}-{spec.method}-{checkpoint.run_key(identity)}"
+    folder = checkpoint_folder(spec, options.checkpoint_dir, task.version)
     saved = folder / "tokenizer" if options.resume else None
     tokenizer = _tokenizer(spec, splits.vocabulary_texts(), saved)  # never the test texts
     if ctx.is_main and options.checkpoint_every:

@@ -154,6 +154,11 @@ def test_compute_follows_the_knob(name):
     """latent_steps equals the budget; per extra unit of budget every example processes the same
     number (>= 1) of extra positions and the same number (>= 0) of extra sequential passes."""
     method, model, *_ = trained(name)
+    if isinstance(getattr(method.config, method.knob), float):  # a threshold: any value in range answers
+        for budget in (0.5, 0.9, 1.0):
+            gen = method.generate(model, TEST, budget=budget)
+            assert len(gen.texts) == len(TEST) and (gen.forward_passes >= gen.generated_tokens).all()
+        return
     accepted = {}
     for budget in range(4):
         try:
@@ -172,6 +177,17 @@ def test_compute_follows_the_knob(name):
             assert (flops[high] > flops[low]).all(), f"budget {high} costs no more than {low}"
         return
     budgets = sorted(accepted)
+    if any(gen.work is not None for gen in accepted.values()) and len(budgets) >= 2:
+        # depth methods (loops, recurrence): every column costs the same extra block applications
+        # and every generated token the same extra iterations per unit of budget (in Work)
+        depth = {b: accepted[b].work.layer_positions / accepted[b].positions for b in budgets}
+        iterations = {b: accepted[b].forward_passes / accepted[b].generated_tokens for b in budgets}
+        per_unit = {round(float(x), 6) for lo, hi in zip(budgets, budgets[1:]) for x in (depth[hi] - depth[lo]) / (hi - lo)}
+        per_token = {round(float(x), 6) for lo, hi in zip(budgets, budgets[1:])
+                     for x in (iterations[hi] - iterations[lo]) / (hi - lo)}
+        assert len(per_unit) == 1 and per_unit.pop() >= 1
+        assert len(per_token) == 1 and per_token.pop() >= 1
+        return
     if len(budgets) < 2:
         return
     extra_positions, extra_passes = set(), set()
