@@ -136,7 +136,7 @@ def test_confidence_sampler_reveals_the_most_confident_first():
 def test_ancestral_reveal_times_follow_the_schedule():
     """Over many positions, the fraction revealed by the end of step k is alpha(t_k+1)."""
     model = tiny()
-    prompts = [[i // V, i % V] for i in range(V * V)]  # 400 distinct prompts
+    prompts = [[i // V // V, i // V % V, i % V] for i in range(5 * V * V)]  # 2000 distinct prompts
     _, reveal, _ = denoise(model, prompts, pad_id=0, span=10, steps=4, sampler="ancestral")
     for k in range(4):
         assert float((reveal <= k).double().mean()) == pytest.approx((k + 1) / 4, abs=0.02)
