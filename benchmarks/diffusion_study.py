@@ -27,9 +27,9 @@ sys.path.insert(0, str(REPO))
 
 STUDY = "mdm-vs-ar"
 TASKS = {  # per task: harness settings shared by both methods, span lengths, the steps sweep
-    "sudoku": {"task_options": {"givens": 28, "variants": 16}, "train_n": 64000, "steps": 1600, "batch_size": 128,
+    "sudoku": {"task_options": {"givens": 28, "variants": 16}, "train_n": 64000, "steps": 1200, "batch_size": 128,
                "n_positions": 192, "mdm_span": 82, "ar_tokens": 84, "sweep": [1, 2, 4, 8, 16, 32, 64, 82]},
-    "countdown": {"task_options": {"numbers": 4}, "train_n": 200000, "steps": 1000, "batch_size": 256,
+    "countdown": {"task_options": {"numbers": 4}, "train_n": 200000, "steps": 800, "batch_size": 256,
                   "n_positions": 128, "mdm_span": 48, "ar_tokens": 50, "sweep": [1, 2, 4, 8, 16, 32, 48]},
 }
 METHODS = {"mdm": {"sampler": "confidence", "token_reweighting": True}, "no_cot": {}}
