@@ -141,5 +141,4 @@ class Denoiser(nn.Module):
         loss = self.loss(input_ids, span, key_valid, t, masked)
         work = Work.zeros(batch, input_ids.device).add_pass(self.config.n_layer, width, attention="bidirectional")
         work.logit_positions = span.sum(1).double()
-        return StepOutput(loss=loss, forward_passes=1, positions=batch * width,
-                          extras={"masked_fraction": float(masked.sum() / span.sum())}, work=work)
+        return StepOutput(loss=loss, forward_passes=1, positions=batch * width, work=work)
