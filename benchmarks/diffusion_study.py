@@ -159,6 +159,9 @@ def summarize(runs: list[dict], quick: bool) -> dict:
         "quick": quick,
         "label": ("QUICK CHECK: a few optimizer steps, not a result" if quick else
                   "short training budget: far below the paper's (see notes)" if short else None),
+        "notes": ("Budget: about 2.4 epochs of the 64k generated sudoku training puzzles and 1 epoch of the 200k "
+                  "countdown puzzles, sized so that the 12 runs fit a few minutes of one shared GPU; Ye et al. "
+                  "train their models far longer. Both methods get the same steps x batch on the same data."),
         "command": "bash benchmarks/gpu_diffusion.sh" + (" (QUICK=1)" if quick else ""),
         "selection": "final checkpoint, evaluated once on the test split (no validation-based selection in "
                      "the harness at the time of the study)",
