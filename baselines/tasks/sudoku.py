@@ -11,7 +11,8 @@ then cells are emptied in a random order, each only if the puzzle keeps exactly 
 bitmask solver counts solutions up to two), until `givens` cells are left; a grid that gets stuck
 above `givens` is dropped and another is drawn. The default of 28 givens is below the 30-36 of common puzzle
 collections: about a third of these puzzles cannot be finished by naked and hidden singles alone
-and need search or longer chains of deduction (`meta["singles"]` records which). Training puzzles come in groups of `variants` (default 8): a dug puzzle and
+and need search or longer chains of deduction (`meta["singles"]` records which; `needs_search=true`
+keeps only those). Training puzzles come in groups of `variants` (default 8): a dug puzzle and
 random symmetries of it (digits relabelled, rows, columns, bands and stacks permuted, transposed),
 which keep exactly one solution and cost nothing to make; digging dominates the cost (~10-20 ms
 a puzzle in Python). Evaluation splits are dug one by one. Splits come from separate random
@@ -198,7 +199,7 @@ class Sudoku(Task):
     version: ClassVar[int] = 1
     description: ClassVar[str] = ("9x9 sudoku with exactly one solution (generated; difficulty = number of givens): "
                                   "81 digits in, 81 digits out.")
-    defaults: ClassVar[dict] = {"givens": 28, "variants": 8}
+    defaults: ClassVar[dict] = {"givens": 28, "variants": 8, "needs_search": False}
 
     def __init__(self, data_dir: str | Path | None = None, **options):
         super().__init__(data_dir, **check_options(self.name, self.defaults, options))
@@ -220,16 +221,19 @@ class Sudoku(Task):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
         variants = self.variants if split == "train" else 1
-        return parallel_generate(_draw, (self.givens, variants, split, seed), n, chunk=CHUNK)
+        args = (self.givens, variants, bool(self.options["needs_search"]), split, seed)
+        return parallel_generate(_draw, args, n, chunk=CHUNK)
 
 
 CHUNK = 500
 
 
-def _draw(givens: int, variants: int, split: str, seed: int, start: int, stop: int) -> list[Example]:
+def _draw(givens: int, variants: int, needs_search: bool, split: str, seed: int, start: int,
+          stop: int) -> list[Example]:
     """Puzzles start..stop-1 of a split (`start` a multiple of CHUNK), one random stream per chunk:
     each dug puzzle followed by variants - 1 random symmetries of it."""
-    rng = random.Random(f"sudoku/{givens}/{variants}/{split}/{seed}/{start // CHUNK}")
+    hard = "/search" if needs_search else ""
+    rng = random.Random(f"sudoku/{givens}/{variants}{hard}/{split}/{seed}/{start // CHUNK}")
     out: list[Example] = []
     while len(out) < stop - start:
         made = make_puzzle(rng, givens)
@@ -237,6 +241,8 @@ def _draw(givens: int, variants: int, split: str, seed: int, start: int, stop: i
             continue
         puzzle, solution = made
         singles = solved_by_singles(puzzle)
+        if needs_search and singles:
+            continue
         for k in range(min(variants, stop - start - len(out))):
             if k:
                 state = rng.getstate()

@@ -125,3 +125,10 @@ def test_path_planning_verifier():
         assert not task.score(" ".join(reversed(path)), ex)  # from the goal
     with pytest.raises(ValueError, match="nodes"):
         PathPlanning(degree=5, length=10, nodes=20)
+
+
+def test_sudoku_needs_search_keeps_only_puzzles_singles_cannot_finish():
+    examples = Sudoku(needs_search=True).generate("test", 3, seed=0)
+    for ex in examples:
+        assert not ex.meta["singles"] and not solved_by_singles(parse_grid(ex.question))
+        assert solve(parse_grid(ex.question), limit=2)[0] == 1
