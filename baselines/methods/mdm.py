@@ -41,6 +41,7 @@ SAMPLERS = ("confidence", "ancestral", "left_to_right")
 
 @dataclass
 class MDMConfig(MethodConfig):
+    max_new_tokens: int = 32  # the answer span S (every position is denoised: sudoku needs 82)
     steps: int | None = None  # denoising steps at generation (None = one per span token, S)
     sampler: str = "confidence"  # "confidence" (LLaDA), "ancestral" (MDLM) or "left_to_right"
     schedule: str = "linear"  # alpha(t): "linear" or "cosine"

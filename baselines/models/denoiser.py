@@ -12,9 +12,14 @@ alpha(1) = 0). For each example, draw t, mask every answer token independently w
     w(t) = -alpha'(t) / (1 - alpha(t))          linear alpha = 1 - t:  w = 1 / t
 
 The loss per example is sum_masked w(t) * CE / S (S = the answer span's length), an upper bound
-on the negative log-likelihood per token; the batch loss is the mean over examples. Times are
-drawn low-discrepancy (one uniform offset, B evenly spaced points) as in MDLM, and clamped at
-`t_min` so that the weight stays finite.
+on the negative log-likelihood per token; the batch loss is the mean over examples. t is clamped
+at `t_min` so that the weight stays finite.
+
+The noise (t and the masked positions) is a hash of (the example's tokens, the training step,
+the seed the model was built under), not a draw from a random stream: an example gets the same
+noise whatever batch, process or shard it is in, so training under DDP follows the one-process
+run exactly and a resumed run continues it (the step counter is a buffer, saved with the
+weights). MDLM's low-discrepancy times (evenly spaced over a batch) are therefore not used.
 
 MGDM token reweighting (Ye et al. 2024, arXiv 2410.14157, "Beyond Autoregression"), optional:
 each token's CE is multiplied by  a * (1 - exp(-CE))^g  (a focal-loss factor: tokens the model
@@ -35,6 +40,7 @@ from baselines.methods.base import StepOutput
 from baselines.models.gpt import GPT, GPTConfig
 
 SCHEDULES = ("linear", "cosine")
+MASK32 = 0xFFFFFFFF
 
 
 @dataclass
@@ -89,6 +95,21 @@ class Schedule:
         return torch.arccos(1.0 - u) * (2.0 / math.pi)
 
 
+def hash32(x: Tensor) -> Tensor:
+    """A 32-bit integer mix of int64 tensors (values kept below 2^32, so nothing overflows)."""
+    x = x & MASK32
+    x = (((x >> 16) ^ x) * 0x45D9F3B) & MASK32
+    x = (((x >> 16) ^ x) * 0x45D9F3B) & MASK32
+    return (x >> 16) ^ x
+
+
+def row_keys(tokens: Tensor) -> Tensor:
+    """[B] a 32-bit key of each row's tokens [B, T] (a polynomial hash mod 2^31 - 1)."""
+    modulus = 2**31 - 1
+    powers = torch.tensor([pow(131, i, modulus) for i in range(tokens.shape[1])], device=tokens.device)
+    return hash32((tokens.long() * powers).sum(1) % modulus)
+
+
 class Denoiser(nn.Module):
     def __init__(self, config: DenoiserConfig):
         super().__init__()
@@ -99,6 +120,9 @@ class Denoiser(nn.Module):
         self.schedule = Schedule(config.schedule)
         self.shape = ModelShape(n_embd=config.n_embd, vocab_size=config.vocab_size,
                                 block_matmul_params=config.block_matmul_params)
+        # the noise's seed and step counter (see the module docstring)
+        self.register_buffer("noise_seed", torch.tensor(torch.initial_seed() & MASK32))
+        self.register_buffer("noise_step", torch.tensor(0))
 
     def logits(self, tokens: Tensor, key_valid: Tensor | None, span: slice | Tensor) -> Tensor:
         """Logits over the vocabulary (no [MASK]) at the `span` positions of tokens [B, T].
@@ -112,11 +136,13 @@ class Denoiser(nn.Module):
         h = self.gpt.run_blocks(h, bias=bias, attention="bidirectional")
         return self.gpt.logits(h[:, span] if isinstance(span, slice) else h[span])[..., :-1]
 
-    def sample_times(self, batch: int, device: torch.device) -> Tensor:
-        """[B] low-discrepancy times in [t_min, 1]: (u + i / B) mod 1, i = 0..B-1."""
-        u = torch.rand((), device=device)
-        t = (u + torch.arange(batch, device=device) / batch) % 1.0
-        return self.config.t_min + (1.0 - self.config.t_min) * t
+    def noise(self, tokens: Tensor, step: int | Tensor) -> tuple[Tensor, Tensor]:
+        """(t [B] in [t_min, 1], u [B, T] uniforms for the masks) of rows tokens [B, T] at `step`."""
+        base = hash32(row_keys(tokens) + hash32(self.noise_seed * 1_000_003 + step))  # [B]
+        t = hash32(base).double() / 2**32
+        columns = torch.arange(tokens.shape[1], device=tokens.device) * 0x9E3779B1
+        u = hash32(base[:, None] + columns[None, :]).double() / 2**32  # [B, T]
+        return (self.config.t_min + (1.0 - self.config.t_min) * t).float(), u.float()
 
     def loss(self, clean: Tensor, span: Tensor, key_valid: Tensor | None, t: Tensor, masked: Tensor) -> Tensor:
         """The MDLM loss of a batch for given times t [B] and masked positions masked [B, T] (a
@@ -135,9 +161,10 @@ class Denoiser(nn.Module):
         batch, width = input_ids.shape
         span = labels != -100  # [B, T]
         key_valid = None if bool(attention_mask.all()) else attention_mask.bool()
-        t = self.sample_times(batch, input_ids.device)  # [B]
-        p_mask = 1.0 - self.schedule.alpha(t)  # [B]
-        masked = (torch.rand(batch, width, device=input_ids.device) < p_mask[:, None]) & span
+        t, u = self.noise(input_ids, self.noise_step)  # [B], [B, T]
+        if self.training:
+            self.noise_step += 1
+        masked = (u < (1.0 - self.schedule.alpha(t))[:, None]) & span
         loss = self.loss(input_ids, span, key_valid, t, masked)
         work = Work.zeros(batch, input_ids.device).add_pass(self.config.n_layer, width, attention="bidirectional")
         work.logit_positions = span.sum(1).double()

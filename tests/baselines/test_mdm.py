@@ -45,12 +45,24 @@ def test_schedule_matches_its_formulas(kind):
     assert torch.allclose(s.mask_time(1 - s.alpha(t)), t, atol=1e-9)
 
 
-def test_training_times_are_evenly_spread():
+def test_training_noise_depends_on_the_example_and_step_not_the_batch():
     model = tiny()
-    t = model.sample_times(8, torch.device("cpu"))
-    gaps = torch.diff(torch.sort(t).values)
-    assert torch.allclose(gaps, torch.full_like(gaps, (1 - model.config.t_min) / 8), atol=1e-6)
+    torch.manual_seed(5)
+    rows = torch.randint(0, V, (400, 12))
+    t, u = model.noise(rows, 3)
+    alone_t, alone_u = model.noise(rows[7:8], 3)
+    assert alone_t[0] == t[7] and torch.equal(alone_u[0], u[7])
+    assert not torch.equal(model.noise(rows, 4)[0], t)  # a new step, new noise
     assert (t >= model.config.t_min).all() and (t <= 1).all()
+    # uniform: times and mask uniforms have the moments of U(0, 1)
+    assert float(t.mean()) == pytest.approx(0.5, abs=0.05) and float(u.mean()) == pytest.approx(0.5, abs=0.02)
+    assert float((u < 0.25).float().mean()) == pytest.approx(0.25, abs=0.02)
+    # training advances the step, evaluation does not
+    model.train()
+    labels = torch.full((2, 12), -100)
+    labels[:, 6:] = rows[:2, 6:]
+    model(input_ids=rows[:2], labels=labels, attention_mask=torch.ones(2, 12, dtype=torch.long))
+    assert int(model.noise_step) == 1
 
 
 # -- loss ------------------------------------------------------------------------------------------
