@@ -139,8 +139,8 @@ class Denoiser(nn.Module):
     def noise(self, tokens: Tensor, step: int | Tensor) -> tuple[Tensor, Tensor]:
         """(t [B] in [t_min, 1], u [B, T] uniforms for the masks) of rows tokens [B, T] at `step`."""
         base = hash32(row_keys(tokens) + hash32(self.noise_seed * 1_000_003 + step))  # [B]
-        t = hash32(base).double() / 2**32
-        columns = torch.arange(tokens.shape[1], device=tokens.device) * 0x9E3779B1
+        t = hash32(base ^ 0x5BD1E995).double() / 2**32
+        columns = torch.arange(1, tokens.shape[1] + 1, device=tokens.device) * 0x9E3779B1
         u = hash32(base[:, None] + columns[None, :]).double() / 2**32  # [B, T]
         return (self.config.t_min + (1.0 - self.config.t_min) * t).float(), u.float()
 

@@ -200,3 +200,11 @@ def test_generation_reports_bidirectional_work():
                + 2 * d * vocab * 3 * 6)
     assert torch.allclose(work_flops(model.shape, gen.work), by_hand)
     assert m.steps_for(None) == 6 and method(steps=2).steps_for(None) == 2
+
+
+def test_mask_uniforms_are_independent_of_the_time():
+    model = tiny()
+    torch.manual_seed(6)
+    t, u = model.noise(torch.randint(0, V, (2000, 6)), 0)
+    for column in range(6):  # the fraction masked at a position is E[t] = 1/2, whatever the column
+        assert float((u[:, column] < t).float().mean()) == pytest.approx(0.5, abs=0.04)
