@@ -161,7 +161,7 @@ class Denoiser(nn.Module):
         batch, width = input_ids.shape
         span = labels != -100  # [B, T]
         key_valid = None if bool(attention_mask.all()) else attention_mask.bool()
-        t, u = self.noise(input_ids, self.noise_step)  # [B], [B, T]
+        t, u = self.noise(input_ids * attention_mask, self.noise_step)  # [B], [B, T]; padding not hashed
         if self.training:
             self.noise_step += 1
         masked = (u < (1.0 - self.schedule.alpha(t))[:, None]) & span
