@@ -67,7 +67,7 @@ def spec_for(task: str, method: str, seed: int, quick: bool, steps: int | None, 
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from baselines.harness import RunOptions, execute
+    from baselines.harness import RunFailed, RunOptions, execute
 
     results_dir, manifests, _ = folders(args.quick)
     spec = spec_for(args.task, args.method, args.seed, args.quick, args.steps, batch_size=args.batch_size,
@@ -76,14 +76,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     if sweep and args.quick:
         sweep = [1, 4, TASKS[args.task]["mdm_span"]]
     options = RunOptions(device=args.device, results_dir=results_dir, checkpoint_every=0, progress=False)
-    results = execute(spec, options, sweep)
+    try:
+        results = execute(spec, options, sweep)
+    except RunFailed as exc:  # recorded, so that the summary reports it
+        results = [exc.result] if exc.result is not None else []
+        print(f"{args.task} {args.method} seed {args.seed}: FAILED: {exc}", file=sys.stderr)
     paths = [str((results_dir / r.task["name"] / r.method / f"{r.run_id}.json").relative_to(REPO)) for r in results]
     manifests.mkdir(parents=True, exist_ok=True)
     (manifests / f"{args.task}-{args.method}-s{args.seed}.json").write_text(json.dumps(paths, indent=1) + "\n")
     for r in results:
-        print(f"{args.task} {args.method} seed {args.seed} {r.knob or ''}={r.knob_value}: "
-              f"accuracy {r.eval[0].accuracy:.3f}")
-    return 0
+        if r.status == "completed":
+            print(f"{args.task} {args.method} seed {args.seed} {r.knob or ''}={r.knob_value}: "
+                  f"accuracy {r.eval[0].accuracy:.3f}")
+    return 0 if all(r.status == "completed" for r in results) and results else 1
 
 
 # -- summary -----------------------------------------------------------------------------------------
@@ -191,6 +196,7 @@ def summarize(runs: list[dict], quick: bool) -> dict:
                       "accuracy": PUBLISHED},
         "table": table,
         "steps_curve": curve,
+        "failed_runs": [{"path": r["path"], "failure": r["failure"]} for r in runs if r["status"] != "completed"],
         "fields": {
             "table": "one row per task x method at the trained setting (MDM: one denoising step per span token)",
             "accuracy": "fraction of test answers the task's verifier accepts: mean, sample std, 95% t-interval "

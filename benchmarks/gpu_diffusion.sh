@@ -11,7 +11,7 @@
 # pydantic and matplotlib. Result JSONs go to results/<task>/<method>/ (QUICK: build/diffusion-quick/);
 # the summary, the plot, the step benchmark and the logs' tails are copied into $OUT (default
 # build/diffusion-out). SUDOKU_STEPS / COUNTDOWN_STEPS override the optimizer steps;
-# DEADLINE_S (default 330) stops training processes still running after that many seconds, so
+# DEADLINE_S (default 310) stops training processes still running after that many seconds, so
 # that the script ends in time (a stopped run writes no result; the summary then has fewer seeds).
 # STEP_ARGS and RUN_ARGS are appended to the two scripts' arguments (e.g. a CPU check of the
 # pipeline: QUICK=1 STEP_ARGS="--device cpu --model-size tiny" RUN_ARGS="--device cpu
@@ -60,7 +60,7 @@ for task in sudoku countdown; do
     done
   done
 done
-( sleep "${DEADLINE_S:-330}"; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done ) &
+( sleep "${DEADLINE_S:-310}"; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done ) &
 watchdog=$!
 failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=$((failed + 1)); done
