@@ -217,7 +217,7 @@ def plot(summary: dict, out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     tasks = [t for t in TASKS if any(r["task"] == t for r in summary["table"])]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.2))
     ax = axes[0]
     width = 0.38
     colours = {"mdm": "#1f77b4", "no_cot": "#d62728"}
@@ -239,7 +239,7 @@ def plot(summary: dict, out: Path) -> list[Path]:
     ax.set_ylim(-0.02, 1.05)
     ax.set_ylabel("test accuracy (mean, 95% t-interval over seeds)")
     ax.set_title("matched size, same data and budget")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
     ax = axes[1]
     for task, marker in zip(tasks, "os"):
         rows = sorted((r for r in summary["steps_curve"] if r["task"] == task), key=lambda r: r["steps"])
@@ -259,7 +259,7 @@ def plot(summary: dict, out: Path) -> list[Path]:
     ax.set_xlabel("denoising steps (compute knob)")
     ax.set_ylabel("test accuracy")
     ax.set_title("accuracy against denoising steps")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
     if summary["label"]:
         fig.suptitle(summary["label"], fontsize=9, color="firebrick")
     fig.tight_layout()
