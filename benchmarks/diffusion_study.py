@@ -151,6 +151,8 @@ def summarize(runs: list[dict], quick: bool) -> dict:
                                   "batch_size": at[0]["budget"]["batch_size"],
                                   "train_flops": statistics.fmean(r["budget"]["train_flops"] for r in at),
                                   "train_time_s": statistics.fmean(r["train"]["time_s"] for r in at),
+                                  "ms_per_train_step": 1000 * statistics.fmean(
+                                      r["train"]["time_s"] / max(1, r["budget"]["optimizer_steps"]) for r in at),
                                   "final_loss": interval([r["train"]["final_loss"] for r in at]),
                                   "published": PUBLISHED[task][method]})
                 if method == "mdm":
@@ -288,6 +290,9 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         std = f"{a['std']:.3f}" if a["std"] is not None else "-"
         print(f"{row['task']:<10} {row['method']:<7} {row['steps'] or '-':>5} {a['mean']:.3f} +- {std} {ci:<22} "
               f"{row['flops_per_answer']:>12.3g}")
+    for row in summary["table"]:
+        print(f"{row['task']} {row['method']}: {row['ms_per_train_step']:.0f} ms per training step "
+              f"({row['optimizer_steps']} steps x {row['batch_size']}, under this run's contention)")
     print(f"wrote {out / 'summary.json'} and {', '.join(str(p) for p in paths)}")
     return 0
 
