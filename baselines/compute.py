@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -149,6 +149,30 @@ class Work:
         """Sums over the batch (what a Result records per example after dividing by B)."""
         return {"layer_positions": float(self.layer_positions.sum()), "logit_positions": float(self.logit_positions.sum()),
                 "steps": float(self.steps.sum()), **{f"pairs_{k}": float(v.sum()) for k, v in self.pairs.items()}}
+
+
+@dataclass
+class StepOutput:
+    """What a method's model returns from forward(**batch) during training (defined here, with the
+    Work it reports, so that a model file can return it without importing the methods' layer)."""
+
+    loss: torch.Tensor  # scalar
+    forward_passes: int  # sequential forward passes through the backbone for this batch
+    positions: int  # total token positions the backbone processed, summed over passes and batch
+    extras: dict[str, float] = field(default_factory=dict)  # method-specific scalars to log
+    work: Work | None = None  # what the batch computed (compute.Work); when given, FLOPs come from it
+
+
+@dataclass
+class Generation:
+    """What `generate` returns for a batch of B questions."""
+
+    texts: list[str]  # decoded text after the question (answer marker included when produced)
+    generated_tokens: torch.Tensor  # [B] tokens sampled from the vocabulary, eos included
+    forward_passes: torch.Tensor  # [B] sequential backbone passes spent on each example
+    latent_steps: int  # latent steps (thoughts, pauses, loops, diffusion steps) per example
+    positions: torch.Tensor  # [B] token positions processed for each example (for FLOPs)
+    work: Work | None = None  # what each example computed (compute.Work); when given, FLOPs come from it
 
 
 def work_flops(shape: ModelShape, work: Work) -> torch.Tensor:

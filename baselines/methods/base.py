@@ -32,13 +32,13 @@ tokens, answer extraction) is baselines/format.py.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 from torch import nn
 
-from baselines.compute import Work
+from baselines.compute import Generation, StepOutput, Work  # noqa: F401 (the contract methods return)
 from baselines.format import (ANSWER_MARKER, BOT, EOS, EOT, LATENT, PAD, PAUSE, SPECIAL_TOKENS, Example,
                               extract_answer)
 
@@ -52,29 +52,6 @@ class MethodConfig:
 
     reset_optimizer: bool = False  # reset AdamW state at each curriculum stage change
     max_new_tokens: int = 64  # generation limit after the question (and latent steps)
-
-
-@dataclass
-class StepOutput:
-    """What a method's model returns from forward(**batch) during training."""
-
-    loss: torch.Tensor  # scalar
-    forward_passes: int  # sequential forward passes through the backbone for this batch
-    positions: int  # total token positions the backbone processed, summed over passes and batch
-    extras: dict[str, float] = field(default_factory=dict)  # method-specific scalars to log
-    work: Work | None = None  # what the batch computed (compute.Work); when given, FLOPs come from it
-
-
-@dataclass
-class Generation:
-    """What `generate` returns for a batch of B questions."""
-
-    texts: list[str]  # decoded text after the question (answer marker included when produced)
-    generated_tokens: torch.Tensor  # [B] tokens sampled from the vocabulary, eos included
-    forward_passes: torch.Tensor  # [B] sequential backbone passes spent on each example
-    latent_steps: int  # latent steps (thoughts, pauses, loops, diffusion steps) per example
-    positions: torch.Tensor  # [B] token positions processed for each example (for FLOPs)
-    work: Work | None = None  # what each example computed (compute.Work); when given, FLOPs come from it
 
 
 class Method(ABC):
