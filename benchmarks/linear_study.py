@@ -97,14 +97,21 @@ def _run_one(spec_dict: dict, device: str, results_dir: str) -> tuple[str, str]:
     options = RunOptions(device=device, results_dir=Path(results_dir), checkpoint_every=0, progress=False,
                          threads=1)
     what = f"{spec.task} {spec.task_options} {spec.method} {spec.method_options.get('negative_eigenvalues', '')} s{spec.seed}"
+    from baselines.models.deltanet import kernel_status
+
     try:
         result = execute(spec, options)[0]
     except RunFailed as exc:
-        return "failed", f"{what}: {exc}"
-    return "completed", f"{what}: accuracy {result.eval[0].accuracy:.3f} in {result.train['time_s']:.0f}s"
+        return "failed", f"{what}: {exc}", None
+    kernel = None
+    if spec.method == "gated_deltanet":  # asked after the run: a kernel that failed at run time says so
+        kernel = kernel_status("cpu" if result.environment.device == "cpu" else "cuda",
+                               spec.method_options.get("kernel", "auto"))
+    return "completed", f"{what}: accuracy {result.eval[0].accuracy:.3f} in {result.train['time_s']:.0f}s", kernel
 
 
-def run_all(specs: list, device: str, workers: int, results_dir: Path, deadline_s: float | None) -> None:
+def run_all(specs: list, device: str, workers: int, results_dir: Path, study_dir: Path,
+            deadline_s: float | None) -> None:
     """Every spec in `workers` processes (seed 0 of every configuration first, then seed 1, ...);
     runs not started by `deadline_s` are cancelled, so a cut study has fewer seeds, not fewer points."""
     started = time.time()
@@ -116,14 +123,21 @@ def run_all(specs: list, device: str, workers: int, results_dir: Path, deadline_
     try:
         for future in as_completed(futures, timeout=deadline_s):
             done += 1
-            status, what = future.result()
+            status, what, _ = future.result()
             print(f"[{done}/{len(specs)} {time.time() - started:.0f}s] {status}: {what}", flush=True)
     except TimeoutError:
         cancelled = sum(f.cancel() for f in futures)
         print(f"deadline of {deadline_s}s: {cancelled} runs not started are cancelled; waiting for the running ones",
               flush=True)
     pool.shutdown(wait=True)
-    print(f"{sum(f.done() and not f.cancelled() for f in futures)} of {len(specs)} runs finished in "
+    finished = [f for f in futures if f.done() and not f.cancelled() and f.exception() is None]
+    kernels: dict[str, int] = {}
+    for kernel in (f.result()[2] for f in finished):
+        if kernel:
+            kernels[kernel] = kernels.get(kernel, 0) + 1
+    study_dir.mkdir(parents=True, exist_ok=True)  # which form trained gated_deltanet: runs per kernel
+    (study_dir / "kernels.json").write_text(json.dumps(kernels, indent=2) + "\n", encoding="utf-8")
+    print(f"{len(finished)} of {len(specs)} runs finished in "
           f"{time.time() - started:.0f}s", flush=True)
 
 
@@ -158,14 +172,24 @@ def method_label(result) -> str:
     return result.method
 
 
-def summarize(results_dir: Path, study_dir: Path, quick: bool) -> dict:
-    from baselines.result import read_results
+def study_results(results_dir: Path) -> list:
+    """The completed runs of this study under results_dir/<task>/<method>/*.json (studies/ is not a task)."""
+    from baselines.result import Result
 
+    out = []
+    for task in ("state_parity", "permutation", "flipflop"):
+        for path in sorted((results_dir / task).glob("*/*.json")):
+            if not path.name.startswith("."):
+                result = Result.model_validate_json(path.read_text(encoding="utf-8"))
+                if result.suite == STUDY and result.status == "completed":
+                    out.append(result)
+    return out
+
+
+def summarize(results_dir: Path, study_dir: Path, quick: bool) -> dict:
     plan = dict(QUICK if quick else FULL)
     latest: dict[tuple, object] = {}
-    for result in read_results(results_dir):
-        if result.suite != STUDY or result.status != "completed":
-            continue
+    for result in study_results(results_dir):
         key = (result.task["name"], json.dumps(result.task["options"], sort_keys=True), method_label(result), result.seed)
         if key not in latest or (result.finished_at or "") > (latest[key].finished_at or ""):
             latest[key] = result
@@ -194,11 +218,8 @@ def summarize(results_dir: Path, study_dir: Path, quick: bool) -> dict:
                     "n_test_examples": first.eval[0].n_examples, "run_ids": [r.run_id for r in runs],
                     "device": first.environment.device, "git_commit": first.environment.git_commit,
                 })
-    kernel = None
-    if rows:  # the form gated_deltanet trains with here (the runs ran in this environment)
-        from baselines.models.deltanet import kernel_status
-
-        kernel = kernel_status("cuda" if rows[0]["device"] != "cpu" else "cpu")
+    kernels = study_dir / "kernels.json"  # written by run_all: gated_deltanet runs per form of the recurrence
+    kernel = json.loads(kernels.read_text(encoding="utf-8")) if kernels.is_file() else None
     summary = {
         "study": STUDY,
         "title": "State tracking: gated DeltaNet against the transformer, by test length",
@@ -214,7 +235,7 @@ def summarize(results_dir: Path, study_dir: Path, quick: bool) -> dict:
         "data": "generated locally by the tasks (baselines/tasks/state_parity.py, permutation.py, flipflop.py): "
                 "training and validation lengths uniform in [min, length], test examples of exactly test_length; "
                 "the stream of examples is fixed by (task, options, split, seed)",
-        "kernel": kernel,  # "fla <version>" or "torch (why fla did not run)"
+        "kernel": kernel,  # {"fla <version>" or "torch (why fla did not run)": gated_deltanet runs}
         "statistics": "mean and sample std over seeds; ci95 = mean +- t(0.975, n-1) * std / sqrt(n)",
         "rows": rows,
     }
@@ -258,10 +279,17 @@ def plot(summary: dict, study_dir: Path) -> None:
         ax.set_title(task)
         ax.set_xlabel("test length")
     axes[0][0].set_ylabel("test accuracy (mean, 95% CI)")
-    axes[0][-1].legend(fontsize=7, loc="lower left")
-    title = summary["title"] + (" [QUICK SMOKE: too short to mean anything]" if summary["quick"] else "")
+    handles = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), fontsize=7, frameon=False)
+    seeds = max((r["accuracy"]["n"] for r in summary["rows"]), default=0)
+    title = f"{summary['title']} ({seeds} seeds)"
+    if summary["quick"]:
+        title += "\nQUICK SMOKE: too short to mean anything"
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     for ext in ("svg", "png"):
         fig.savefig(study_dir / f"accuracy.{ext}", dpi=120)
     plt.close(fig)
@@ -285,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.summarize_only:
         specs = grid(args.quick, args.steps)
         print(f"{len(specs)} runs on {args.device} with {args.workers} workers", flush=True)
-        run_all(specs, args.device, args.workers, results_dir, args.deadline_s)
+        run_all(specs, args.device, args.workers, results_dir, study_dir, args.deadline_s)
     summary = summarize(results_dir, study_dir, args.quick)
     for row in summary["rows"]:
         acc = row["accuracy"]

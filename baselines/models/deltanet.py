@@ -30,6 +30,7 @@ tokens, so the model runs at any length).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -155,6 +156,9 @@ def delta_rule_chunked(q: Tensor, k: Tensor, v: Tensor, g: Tensor, beta: Tensor,
     return o.transpose(1, 2).to(dtype), state
 
 
+_FLA_FAILED: list[str] = []  # why fla's kernel failed at run time in this process (then "auto" uses torch)
+
+
 @lru_cache(maxsize=1)
 def _fla() -> tuple[object | None, str]:
     """(fla's chunk_gated_delta_rule or None, a line saying which kernel runs and why)."""
@@ -172,6 +176,8 @@ def kernel_status(device: torch.device | str, kernel: str = "auto") -> str:
         return "torch (chosen)"
     if torch.device(device).type != "cuda":
         return "torch (fla needs CUDA)"
+    if _FLA_FAILED and kernel == "auto":
+        return f"torch (fla failed at run time: {_FLA_FAILED[0]})"[:300]
     return _fla()[1]
 
 
@@ -225,8 +231,16 @@ class GatedDeltaMixer(nn.Module):
         q, k, v, g, beta = self.inputs(x, valid)
         if form == "recurrent":
             o, state = delta_rule_recurrent(q, k, v, g, beta, self.scale, state)
-        elif self.config.kernel != "torch" and x.is_cuda and (self.config.kernel == "fla" or _fla()[0] is not None):
-            o, state = delta_rule_fla(q, k, v, g, beta, self.scale, state, self.config.chunk_size)
+        elif self.config.kernel == "fla" or (self.config.kernel == "auto" and x.is_cuda and _fla()[0] is not None
+                                             and not _FLA_FAILED):
+            try:
+                o, state = delta_rule_fla(q, k, v, g, beta, self.scale, state, self.config.chunk_size)
+            except Exception as exc:  # a kernel that imports but does not run here: "auto" falls back, said once
+                if self.config.kernel == "fla":
+                    raise
+                _FLA_FAILED.append(f"{type(exc).__name__}: {exc}")
+                warnings.warn(f"fla's kernel failed ({_FLA_FAILED[0][:200]}); using the plain PyTorch form")
+                o, state = delta_rule_chunked(q, k, v, g, beta, self.scale, state, self.config.chunk_size)
         else:
             o, state = delta_rule_chunked(q, k, v, g, beta, self.scale, state, self.config.chunk_size)
         o = self.norm(o.to(x.dtype))  # [B, T, H, V]
