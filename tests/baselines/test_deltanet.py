@@ -73,6 +73,19 @@ def test_kernel_equals_the_plain_form(chunk_size):
 
 
 @needs_fla
+def test_kernel_in_bf16_as_trained():
+    """The kernel as training calls it (bf16 q, k, v, beta under autocast; no initial state)
+    stays close to the fp32 plain form."""
+    q, k, v, g, beta, _ = random_inputs(batch=8, length=90, heads=4, dk=32, dv=32, device="cuda", seed=2)
+    want_o, want_state = delta_rule_chunked(q, k, v, g, beta, 32 ** -0.5, None, 64)
+    bf16 = [x.bfloat16() for x in (q, k, v)]
+    o, final = delta_rule_fla(*bf16, g, beta.bfloat16(), 32 ** -0.5, None, 64)
+    assert o.dtype == torch.bfloat16
+    torch.testing.assert_close(o.float(), want_o, atol=6e-2, rtol=6e-2)
+    torch.testing.assert_close(final, want_state, atol=6e-2, rtol=6e-2)
+
+
+@needs_fla
 def test_kernel_gradients_equal_the_plain_form():
     inputs = random_inputs(batch=2, length=100, heads=2, dk=32, dv=32, device="cuda", seed=3)
     grads = []
