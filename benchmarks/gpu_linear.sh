@@ -17,6 +17,9 @@
 # 5. the summary (results/studies/linear-state-tracking/summary.json, plots) and $OUT: summary.json,
 #    accuracy.svg, generation.json, generation.svg, kernel_tests.txt, log.txt and
 #    linear_results.tar.gz (every result JSON and the study folder, to unpack at the repository root).
+#
+# Settings (environment): QUICK, OUT, WORKERS (8; 4 with QUICK), STEPS (600 per run),
+# STUDY_DEADLINE_S (230; 45 with QUICK), DEVICE (cuda), WHEELS (.whl; "none" skips the install).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/linear-out}
@@ -26,8 +29,9 @@ log="$OUT/log.txt"
 say() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$log"; }
 started=$(date +%s)
 
-if ls .whl/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+wheels=${WHEELS:-.whl}  # WHEELS=none skips the install (an environment that has its packages)
+if ls "$wheels"/*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$wheels"/*.whl \
     >>"$log" 2>&1 && export PYTHONPATH=/tmp/site:${PYTHONPATH:-}
 fi
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false OMP_NUM_THREADS=1
@@ -39,28 +43,29 @@ python3 - >>"$log" 2>&1 <<'EOF'
 import torch, triton
 from baselines.models.deltanet import kernel_status
 print("torch", torch.__version__, "triton", triton.__version__, "cuda", torch.cuda.is_available())
-print("gated_deltanet trains with:", kernel_status("cuda"))
+print("gated_deltanet trains with:", kernel_status("cuda" if torch.cuda.is_available() else "cpu"))
 EOF
 tail -n 2 "$log"
 
 if [ -n "${QUICK:-}" ]; then
   quick=(--quick); results=/tmp/linear-quick/results; deadline=${STUDY_DEADLINE_S:-45}; workers=${WORKERS:-4}
 else
-  quick=(); results=results; deadline=${STUDY_DEADLINE_S:-250}; workers=${WORKERS:-8}
+  quick=(); results=results; deadline=${STUDY_DEADLINE_S:-230}; workers=${WORKERS:-8}
 fi
 study="$results/studies/linear-state-tracking"
 
 say "kernel tests"
-timeout 120 python3 -m pytest -q -rs -p no:cacheprovider tests/baselines/test_deltanet.py >"$OUT/kernel_tests.txt" 2>&1
+timeout 100 python3 -m pytest -q -rs -p no:cacheprovider tests/baselines/test_deltanet.py >"$OUT/kernel_tests.txt" 2>&1
 say "kernel tests: $(tail -n 1 "$OUT/kernel_tests.txt")"
 
+device=${DEVICE:-cuda}
 say "study ($workers workers, deadline ${deadline}s)"
-timeout $((deadline + 90)) python3 -m benchmarks.linear_study --device cuda --workers "$workers" \
+timeout $((deadline + 60)) python3 -m benchmarks.linear_study --device "$device" --workers "$workers" \
   --deadline-s "$deadline" ${STEPS:+--steps "$STEPS"} --results-dir "$results" --study-dir "$study" "${quick[@]}" >>"$log" 2>&1
 say "study done"
 
 say "generation benchmark"
-timeout 120 python3 -m benchmarks.linear_generation --device cuda --study-dir "$study" "${quick[@]}" >>"$log" 2>&1
+timeout 90 python3 -m benchmarks.linear_generation --device "$device" --study-dir "$study" "${quick[@]}" >>"$log" 2>&1
 say "generation benchmark done"
 
 python3 -m benchmarks.linear_study --summarize-only --results-dir "$results" --study-dir "$study" "${quick[@]}" \
