@@ -40,9 +40,11 @@ if [ -d .git ] && [ -z "${LATENT_GIT_COMMIT:-}" ]; then
   export LATENT_GIT_COMMIT
 fi
 python3 - >>"$log" 2>&1 <<'EOF'
-import torch, triton
+import importlib.util
+import torch
 from baselines.models.deltanet import kernel_status
-print("torch", torch.__version__, "triton", triton.__version__, "cuda", torch.cuda.is_available())
+triton = importlib.util.find_spec("triton") and __import__("triton").__version__
+print("torch", torch.__version__, "triton", triton, "cuda", torch.cuda.is_available())
 print("gated_deltanet trains with:", kernel_status("cuda" if torch.cuda.is_available() else "cpu"))
 EOF
 tail -n 2 "$log"
