@@ -14,7 +14,8 @@
 #    runs not started by STUDY_DEADLINE_S are cancelled (the summary then shows n < 3 where that
 #    happened); STEPS overrides the optimizer steps per run (600);
 # 4. generation memory and latency by context length (benchmarks/linear_generation.py);
-# 5. the summary (results/studies/linear-state-tracking/summary.json, plots) and $OUT: summary.json,
+# 5. the summary (results/studies/linear-state-tracking/summary.json, table.md, plots) and $OUT (8 files):
+#    summary.json, table.md,
 #    accuracy.svg, generation.json, generation.svg, kernel_tests.txt, log.txt and
 #    linear_results.tar.gz (every result JSON and the study folder, to unpack at the repository root).
 #
@@ -72,7 +73,7 @@ say "generation benchmark done"
 
 python3 -m benchmarks.linear_study --summarize-only --results-dir "$results" --study-dir "$study" "${quick[@]}" \
   >>"$log" 2>&1
-for f in summary.json accuracy.svg generation.json generation.svg; do
+for f in summary.json table.md accuracy.svg generation.json generation.svg; do
   [ -f "$study/$f" ] && cp "$study/$f" "$OUT/$f"
 done
 tar -czf "$OUT/linear_results.tar.gz" -C "$(dirname "$results")" \

@@ -85,8 +85,9 @@ def grid(quick: bool, steps: int | None = None) -> list:
     return specs
 
 
-def _run_one(spec_dict: dict, device: str, results_dir: str) -> tuple[str, str]:
-    """One harness run in a worker process: (status, what)."""
+def _run_one(spec_dict: dict, device: str, results_dir: str, start_by: float | None) -> tuple[str, str, str | None]:
+    """One harness run in a worker process: (status, what, the form that trained gated_deltanet);
+    a run whose turn comes after `start_by` (a time.time()) is skipped."""
     from baselines.harness import RunFailed, RunOptions, execute
     from baselines.suites import RunSpec
 
@@ -97,12 +98,16 @@ def _run_one(spec_dict: dict, device: str, results_dir: str) -> tuple[str, str]:
     options = RunOptions(device=device, results_dir=Path(results_dir), checkpoint_every=0, progress=False,
                          threads=1)
     what = f"{spec.task} {spec.task_options} {spec.method} {spec.method_options.get('negative_eigenvalues', '')} s{spec.seed}"
+    if start_by is not None and time.time() > start_by:
+        return "skipped (deadline)", what, None
     from baselines.models.deltanet import kernel_status
 
     try:
         result = execute(spec, options)[0]
     except RunFailed as exc:
         return "failed", f"{what}: {exc}", None
+    except Exception as exc:  # one broken run is reported, the others go on
+        return "error", f"{what}: {type(exc).__name__}: {exc}", None
     kernel = None
     if spec.method == "gated_deltanet":  # asked after the run: a kernel that failed at run time says so
         kernel = kernel_status("cpu" if result.environment.device == "cpu" else "cuda",
@@ -113,31 +118,27 @@ def _run_one(spec_dict: dict, device: str, results_dir: str) -> tuple[str, str]:
 def run_all(specs: list, device: str, workers: int, results_dir: Path, study_dir: Path,
             deadline_s: float | None) -> None:
     """Every spec in `workers` processes (seed 0 of every configuration first, then seed 1, ...);
-    runs not started by `deadline_s` are cancelled, so a cut study has fewer seeds, not fewer points."""
+    runs whose turn comes after `deadline_s` are skipped, so a cut study has fewer seeds, not fewer points."""
     started = time.time()
+    start_by = None if deadline_s is None else started + deadline_s
     specs = sorted(specs, key=lambda s: s.seed)
-    context = get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-    futures = [pool.submit(_run_one, asdict(spec), device, str(results_dir)) for spec in specs]
-    done = 0
-    try:
-        for future in as_completed(futures, timeout=deadline_s):
-            done += 1
-            status, what, _ = future.result()
-            print(f"[{done}/{len(specs)} {time.time() - started:.0f}s] {status}: {what}", flush=True)
-    except TimeoutError:
-        cancelled = sum(f.cancel() for f in futures)
-        print(f"deadline of {deadline_s}s: {cancelled} runs not started are cancelled; waiting for the running ones",
-              flush=True)
-    pool.shutdown(wait=True)
-    finished = [f for f in futures if f.done() and not f.cancelled() and f.exception() is None]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_run_one, asdict(spec), device, str(results_dir), start_by) for spec in specs]
+        outcomes = []
+        for i, future in enumerate(as_completed(futures), 1):
+            try:
+                outcomes.append(future.result())
+            except Exception as exc:  # the worker process itself died
+                outcomes.append(("error", f"worker: {type(exc).__name__}: {exc}", None))
+            status, what, _ = outcomes[-1]
+            print(f"[{i}/{len(specs)} {time.time() - started:.0f}s] {status}: {what}", flush=True)
     kernels: dict[str, int] = {}
-    for kernel in (f.result()[2] for f in finished):
+    for status, _, kernel in outcomes:
         if kernel:
             kernels[kernel] = kernels.get(kernel, 0) + 1
     study_dir.mkdir(parents=True, exist_ok=True)  # which form trained gated_deltanet: runs per kernel
     (study_dir / "kernels.json").write_text(json.dumps(kernels, indent=2) + "\n", encoding="utf-8")
-    print(f"{len(finished)} of {len(specs)} runs finished in "
+    print(f"{sum(o[0] == 'completed' for o in outcomes)} of {len(specs)} runs completed in "
           f"{time.time() - started:.0f}s", flush=True)
 
 
@@ -244,8 +245,38 @@ def summarize(results_dir: Path, study_dir: Path, quick: bool) -> dict:
         summary["generation"] = json.loads(generation.read_text(encoding="utf-8"))
     study_dir.mkdir(parents=True, exist_ok=True)
     (study_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (study_dir / "table.md").write_text(table(summary), encoding="utf-8")
     plot(summary, study_dir)
     return summary
+
+
+def table(summary: dict) -> str:
+    """The accuracy table in Markdown: one row per (task, model), one column per test length."""
+    def cell(acc: dict) -> str:
+        if acc["ci95"] is None:
+            return f"{acc['mean']:.3f} (n={acc['n']})"
+        return f"{acc['mean']:.3f} ± {acc['std']:.3f} [{acc['ci95'][0]:.2f}, {acc['ci95'][1]:.2f}]"
+
+    lines = []
+    if summary["quick"]:
+        lines.append("QUICK SMOKE: too short to mean anything.\n")
+    lines.append("Test accuracy, mean ± std over seeds [95% t-interval]; L = longest training length.\n")
+    for task, _, _, chance, length, tests in TASKS:
+        rows = [r for r in summary["rows"] if r["task"] == task]
+        if not rows:
+            continue
+        shown = sorted({r["test_length"] for r in rows})
+        lines.append(f"| {task} (chance {chance:.3g}) | params | " + " | ".join(
+            f"{n} ({n // length}L)" for n in shown) + " |")
+        lines.append("|---|---|" + "---|" * len(shown))
+        for m_label, _, _ in METHODS:
+            mine = {r["test_length"]: r for r in rows if r["method"] == m_label}
+            if mine:
+                params = next(iter(mine.values()))["n_params"]
+                lines.append(f"| {m_label} | {params:,} | " + " | ".join(
+                    cell(mine[n]["accuracy"]) if n in mine else "-" for n in shown) + " |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
 
 
 def plot(summary: dict, study_dir: Path) -> None:
@@ -305,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--study-dir", type=Path, default=None)
     parser.add_argument("--summarize-only", action="store_true")
     parser.add_argument("--steps", type=int, default=None, help="optimizer steps per run (default: the plan's)")
-    parser.add_argument("--deadline-s", type=float, default=None, help="cancel runs not started by then")
+    parser.add_argument("--deadline-s", type=float, default=None, help="skip runs whose turn comes after this many seconds")
     args = parser.parse_args(argv)
     base = Path("/tmp/linear-quick") if args.quick else REPO
     results_dir = args.results_dir or base / "results"
