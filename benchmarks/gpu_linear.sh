@@ -12,14 +12,14 @@
 #    ablation and the transformer x parity, S3, S5, flip-flop x 3 test lengths x 3 seeds, every run
 #    a harness run written to results/<task>/<method>/; runs share the GPU in WORKERS processes;
 #    runs not started by STUDY_DEADLINE_S are cancelled (the summary then shows n < 3 where that
-#    happened); STEPS overrides the optimizer steps per run (600);
+#    happened); STEPS overrides the optimizer steps per run (500);
 # 4. generation memory and latency by context length (benchmarks/linear_generation.py);
 # 5. the summary (results/studies/linear-state-tracking/summary.json, table.md, plots) and $OUT (8 files):
 #    summary.json, table.md,
 #    accuracy.svg, generation.json, generation.svg, kernel_tests.txt, log.txt and
 #    linear_results.tar.gz (every result JSON and the study folder, to unpack at the repository root).
 #
-# Settings (environment): QUICK, OUT, WORKERS (8; 4 with QUICK), STEPS (600 per run),
+# Settings (environment): QUICK, OUT, WORKERS (8; 4 with QUICK), STEPS (500 per run),
 # STUDY_DEADLINE_S (230; 45 with QUICK), DEVICE (cuda), WHEELS (.whl; "none" skips the install).
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -47,7 +47,7 @@ METHODS = [
     ("gated_deltanet, beta in (0,1)", "gated_deltanet", {**MODEL, "negative_eigenvalues": False}),
 ]
 ABLATION_TASKS = {"parity"}
-FULL = {"seeds": (0, 1, 2), "steps": 600, "batch_size": 256, "train_n": 20000, "eval_n": 512, "lr": 1e-3}
+FULL = {"seeds": (0, 1, 2), "steps": 500, "batch_size": 256, "train_n": 20000, "eval_n": 512, "lr": 1e-3}
 QUICK = {"seeds": (0, 1), "steps": 20, "batch_size": 64, "train_n": 1000, "eval_n": 64, "lr": 1e-3}
 
 # two-sided 95% Student t quantiles by degrees of freedom
