@@ -6,7 +6,7 @@
 # Each SCRIPT (e.g. benchmarks/gpu_looped.sh) runs in its own process group with OUT set to a
 # folder of its own (OUT_DIR/parts/<name>); its log goes to OUT_DIR/parts/<name>.log. Scripts
 # start STAGGER_S seconds apart (default 20: their first seconds build data on the CPU) and are
-# stopped after DEADLINE_S seconds (default 560). At the end OUT_DIR/all.tgz holds results/ and
+# stopped after ALL_DEADLINE_S seconds (default 560). At the end OUT_DIR/all.tgz holds results/ and
 # benchmarks/results/ (what the studies wrote there) plus every part's folder and log, and
 # OUT_DIR/summary.txt the last lines of every log. Wheels in .whl/ (packages the GPU machine
 # lacks, e.g. pydantic) are installed into /tmp/site first.
@@ -30,7 +30,7 @@ for script in "$@"; do
   echo "started $name (pid $!) at +$(( $(date +%s) - start ))s" | tee -a "$out/summary.txt"
   sleep "${STAGGER_S:-20}"
 done
-deadline=${DEADLINE_S:-560}
+deadline=${ALL_DEADLINE_S:-560}
 for i in "${!pids[@]}"; do
   left=$(( deadline - ($(date +%s) - start) ))
   pid=${pids[$i]}
