@@ -67,7 +67,9 @@ def backbone_for(tokenizer):
     config = BackboneConfig("tiny", n_positions=128)
     library = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=config.n_positions, n_embd=config.n_embd,
                                          n_layer=config.n_layer, n_head=config.n_head, resid_pdrop=0.0, embd_pdrop=0.0,
-                                         attn_pdrop=0.0, tie_word_embeddings=True))
+                                         attn_pdrop=0.0, tie_word_embeddings=True,
+                                         bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+                                         pad_token_id=tokenizer.pad_token_id))
     state = library.state_dict()
     library.load_state_dict({k: named_weight(k, v.shape) if v.is_floating_point() else v for k, v in state.items()})
     # a method's own modules (CODI's projection) draw their initial weights from the random

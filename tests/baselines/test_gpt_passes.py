@@ -108,7 +108,8 @@ def test_passes_equal_the_transformers_forward_on_real_tokens():
     KVCache) against transformers' GPT-2 forward on the same weights, left padding included."""
     torch.manual_seed(0)
     library = GPT2LMHeadModel(GPT2Config(vocab_size=40, n_positions=32, n_embd=32, n_layer=3, n_head=4,
-                                         resid_pdrop=0, embd_pdrop=0, attn_pdrop=0)).eval()
+                                         resid_pdrop=0, embd_pdrop=0, attn_pdrop=0, bos_token_id=None,
+                                         eos_token_id=None)).eval()
     gpt = GPT.from_gpt2(library).eval()
     ids = torch.randint(8, 30, (3, 9))
     mask = torch.tensor([[0, 0, 0, 1, 1, 1, 1, 1, 1], [1] * 9, [0] * 5 + [1] * 4])

@@ -103,7 +103,8 @@ def test_pretrained_gpt2_checkpoint_is_mapped_and_resized(tmp_path):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
-    library = GPT2LMHeadModel(GPT2Config(vocab_size=30, n_positions=48, n_embd=32, n_layer=2, n_head=4)).eval()
+    library = GPT2LMHeadModel(GPT2Config(vocab_size=30, n_positions=48, n_embd=32, n_layer=2, n_head=4,
+                                         bos_token_id=None, eos_token_id=None)).eval()
     library.save_pretrained(tmp_path / "gpt2")
     ids = torch.randint(0, 30, (2, 7))
     same = build_backbone(BackboneConfig("tiny"), vocab_size=30, pretrained=str(tmp_path / "gpt2")).eval()
