@@ -83,9 +83,11 @@ def library_model(config: BackboneConfig, vocab: int):
     """transformers' GPT2LMHeadModel of the same size (SDPA attention, no dropout)."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    return GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=config.n_positions, n_embd=config.n_embd,
-                                      n_layer=config.n_layer, n_head=config.n_head, resid_pdrop=0.0, embd_pdrop=0.0,
-                                      attn_pdrop=0.0), attn_implementation="sdpa")
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=config.n_positions, n_embd=config.n_embd,
+                                       n_layer=config.n_layer, n_head=config.n_head, resid_pdrop=0.0, embd_pdrop=0.0,
+                                       attn_pdrop=0.0, bos_token_id=None, eos_token_id=None))
+    model.config._attn_implementation = "sdpa"
+    return model
 
 
 def main(argv: list[str] | None = None) -> int:
