@@ -4,6 +4,9 @@ GPT-2's initialisation from scratch and a local GPT-2 checkpoint mapped onto our
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,3 +129,25 @@ def test_cached_encodings_are_the_same_and_safe_to_modify():
     first.append(-1)  # a caller modifying its list does not change the next answer
     assert cached.encode(TEXTS[0], add_special_tokens=False) == expected
     assert cached.encode(TEXTS[1]) == tokenizer.encode(TEXTS[1])  # other calls pass through
+
+
+def test_the_model_stack_needs_no_transformers_model():
+    """Building, training and decoding a from-scratch backbone with every method file imported
+    never imports transformers (only the tokenizer and a pretrained checkpoint use it)."""
+    code = (
+        "import sys, torch\n"
+        "import baselines.generation, baselines.methods.engines.latent\n"
+        "from baselines.methods import all_methods\n"
+        "all_methods()\n"
+        "from baselines.backbone import BackboneConfig, build_backbone\n"
+        "model = build_backbone(BackboneConfig('tiny', n_positions=32), 20)\n"
+        "ids = torch.randint(0, 20, (2, 5))\n"
+        "model(ids).sum().backward()\n"
+        "from baselines.generation import greedy_decode\n"
+        "greedy_decode(model.eval(), model.wte(ids), torch.ones_like(ids), max_new_tokens=3, eos_id=1, pad_id=0)\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'transformers'], 'transformers was imported'\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(repo), "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
