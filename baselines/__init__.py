@@ -11,7 +11,11 @@ The modules, bottom up (a module imports only from its floor or below: tests/bas
   results.py       the Result schema; writing, reading, indexing, validating, aggregating results
   batching.py      training batches (collate) and the deterministic order of training examples
   tasks/           one file per task (tasks/base.py: the Task interface)
-  tokenizer.py     word-level and GPT-2 tokenizers;  backbone.py, generation.py: the model and decoding
+  tokenizer.py     word-level and GPT-2 tokenizers
+  models/          our model stack: models/gpt.py, the GPT every method builds on (KV cache,
+                   training and generation passes, GPT-2 weights by mapping)
+  backbone.py      the size presets and the backbone a run starts from (from scratch, or a local
+                   GPT-2 checkpoint);  generation.py: batched greedy decoding (one loop)
   methods/         one file per method (methods/base.py: the Method interface); methods/engines/:
                    the token-level and the continuous-thought engines several methods share
   splits.py        a run's three splits, their provenance and the vocabulary's texts

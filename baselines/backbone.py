@@ -1,22 +1,24 @@
-"""The backbone every method wraps: a GPT-2-style causal language model from transformers.
+"""The backbone every method wraps: our GPT (baselines/models/gpt.py) at one of the size presets.
 
-GPT-2 style means: learned absolute position embeddings, pre-LayerNorm blocks (LayerNorm ->
-causal self-attention -> residual, LayerNorm -> 4x MLP with GELU -> residual), a final
-LayerNorm, and an output head tied to the token embedding. We use `transformers.GPT2LMHeadModel`
-as is, so save/load, KV caches and `inputs_embeds` (which latent methods feed their continuous
-thoughts through) come from the library. Attention runs through PyTorch SDPA.
+GPT-2 layout: learned absolute position embeddings, pre-LayerNorm blocks (LayerNorm -> causal
+self-attention -> residual, LayerNorm -> 4x MLP with tanh-GELU -> residual), a final LayerNorm,
+and an output head tied to the token embedding. Attention runs through PyTorch SDPA.
 
-By default the model is built from scratch with one of the size presets below; `pretrained`
-(a local folder or a hub id) loads existing GPT-2 weights instead and resizes the embedding to
-the tokenizer. Dropout is 0 everywhere: runs are deterministic given the seed, and the short
-budgets here do not need it.
+By default the model is built from scratch and initialised as GPT-2 is (weights N(0, 0.02), the
+residual projections N(0, 0.02 / sqrt(2 n_layer)), zero biases, LayerNorms 1 and 0).
+`pretrained` (a local folder holding a transformers GPT-2 checkpoint) loads existing GPT-2
+weights instead: transformers reads the folder, the embedding is resized to the tokenizer, and
+`GPT.from_gpt2` maps the weights onto our model (transformers is imported only then). Dropout is
+0 everywhere: runs are deterministic given the seed, and the short budgets here do not need it.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from transformers import GPT2Config, GPT2LMHeadModel
+from baselines.models.gpt import GPT, GPTConfig, count_parameters
+
+__all__ = ["SIZES", "BackboneConfig", "build_backbone", "count_parameters", "load_gpt2"]
 
 # name -> (n_layer, n_embd, n_head)
 SIZES: dict[str, tuple[int, int, int]] = {
@@ -50,48 +52,33 @@ class BackboneConfig:
     def to_dict(self) -> dict:
         return {**asdict(self), "n_layer": self.n_layer, "n_embd": self.n_embd, "n_head": self.n_head}
 
+    def gpt_config(self, vocab_size: int) -> GPTConfig:
+        return GPTConfig(vocab_size=vocab_size, n_positions=self.n_positions, n_layer=self.n_layer,
+                         n_embd=self.n_embd, n_head=self.n_head)
 
-def gpt2_config(config: BackboneConfig, vocab_size: int, pad_id: int | None = None,
-                eos_id: int | None = None) -> GPT2Config:
-    """The transformers config for a from-scratch backbone of `config.size`."""
-    return GPT2Config(
-        vocab_size=vocab_size,
-        n_positions=config.n_positions,
-        n_embd=config.n_embd,
-        n_layer=config.n_layer,
-        n_head=config.n_head,
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
-        bos_token_id=eos_id,
-        eos_token_id=eos_id,
-        pad_token_id=pad_id,
-        tie_word_embeddings=True,
-    )
+
+def load_gpt2(path: str, vocab_size: int) -> GPT:
+    """Our GPT with the weights of the transformers GPT-2 checkpoint in `path` (a local folder),
+    its embedding resized to `vocab_size` (new rows initialised by transformers)."""
+    from transformers import GPT2LMHeadModel
+
+    try:
+        source = GPT2LMHeadModel.from_pretrained(path)
+    except OSError as exc:
+        raise ValueError(f"cannot load a pretrained model from {path!r}: {exc}") from exc
+    if source.get_input_embeddings().num_embeddings != vocab_size:
+        source.resize_token_embeddings(vocab_size)
+    return GPT.from_gpt2(source.float())
 
 
 def build_backbone(config: BackboneConfig, vocab_size: int, pretrained: str | None = None,
-                   pad_id: int | None = None, eos_id: int | None = None) -> GPT2LMHeadModel:
-    """A GPT2LMHeadModel: from scratch (default) or from `pretrained`, resized to `vocab_size`.
+                   pad_id: int | None = None, eos_id: int | None = None) -> GPT:
+    """Our GPT: from scratch at `config.size` (default) or from `pretrained`, with `vocab_size`
+    token embeddings. Returned on the CPU in fp32; the harness moves it and autocasts.
 
-    `pretrained` is a local folder or a hub id (the hub needs the network; tests run offline).
-    The model is returned on the CPU in fp32; the harness moves it and autocasts.
+    pad_id and eos_id are accepted for callers written for the transformers backbone, whose
+    config stored them; the model does not use them (the methods take both from the tokenizer).
     """
-    if pretrained is None:
-        model = GPT2LMHeadModel(gpt2_config(config, vocab_size, pad_id, eos_id))
-    else:
-        try:
-            model = GPT2LMHeadModel.from_pretrained(pretrained, attn_implementation="sdpa")
-        except OSError as exc:
-            raise ValueError(f"cannot load a pretrained model from {pretrained!r}: {exc}") from exc
-        if model.get_input_embeddings().num_embeddings != vocab_size:
-            model.resize_token_embeddings(vocab_size)
-        model.config.pad_token_id = pad_id
-        model.config.eos_token_id = eos_id
-    model.config._attn_implementation = "sdpa"
-    return model
-
-
-def count_parameters(model) -> int:
-    """Distinct parameters (a tied embedding/head counts once)."""
-    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+    if pretrained is not None:
+        return load_gpt2(pretrained, vocab_size)
+    return GPT(config.gpt_config(vocab_size))

@@ -7,7 +7,8 @@ mask is 1 on real positions and 0 on padding; position ids are computed from the
 positions it would get alone. Training uses right padding instead (see harness.collate).
 
 Methods with latent steps run their latent passes themselves (feeding hidden states back as
-`inputs_embeds`), then hand the cache and the remaining prompt embeddings to `greedy_decode`.
+input embeddings), then hand the KV cache and the remaining prompt embeddings to
+`greedy_decode`. Every decoder shares one loop, `greedy_loop`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
-from transformers import GPT2LMHeadModel
+
+from baselines.models.gpt import GPT, KVCache
 
 
 def positions_from_mask(attention_mask: Tensor) -> Tensor:
@@ -54,10 +56,10 @@ def fit_new_tokens(max_new_tokens: int, last_position: int, n_positions: int, wh
 
 @torch.no_grad()
 def greedy_decode(
-    model: GPT2LMHeadModel,
+    model: GPT,
     inputs_embeds: Tensor,
     attention_mask: Tensor,
-    past_key_values=None,
+    cache: KVCache | None = None,
     position_ids: Tensor | None = None,
     *,
     max_new_tokens: int,
@@ -67,8 +69,9 @@ def greedy_decode(
     """Greedy continuation of a left-padded batch.
 
     inputs_embeds   [B, T, D]  the prompt (or, with a cache, what follows the cached part)
-    attention_mask  [B, P+T]   over cached positions P (0 without a cache) and the T new ones
-    past_key_values            a transformers cache holding P positions, or None
+    attention_mask  [B, P+T]   over cached columns P (0 without a cache) and the T new ones
+    cache                      a KVCache holding P columns with room for T + max_new_tokens more,
+                               or None (one is allocated for the prompt and the answer)
     position_ids    [B, T]     default: from the mask (see module docstring)
 
     Returns
@@ -83,23 +86,22 @@ def greedy_decode(
     batch, width, _ = inputs_embeds.shape
     if attention_mask.shape[0] != batch or attention_mask.shape[1] < width:
         raise ValueError(f"attention_mask {tuple(attention_mask.shape)} does not cover inputs_embeds {tuple(inputs_embeds.shape)}")
-    mask = attention_mask.long()
+    valid = attention_mask.bool()
     if position_ids is None:
-        position_ids = positions_from_mask(mask)[:, -width:]
+        position_ids = positions_from_mask(attention_mask)[:, -width:]
     max_new_tokens = fit_new_tokens(max_new_tokens, int(position_ids.max()), model.config.n_positions, "the prompt")
-    cache = past_key_values
+    if cache is None:
+        cache = KVCache(capacity=valid.shape[1] + max_new_tokens)
 
     def next_logits(x: Tensor) -> Tensor:
         """One cached pass over the new columns x [B, t, D]; logits [B, V] of the last one."""
-        nonlocal mask, position_ids, cache
-        out = model.transformer(inputs_embeds=x, attention_mask=mask, position_ids=position_ids,
-                                past_key_values=cache, use_cache=True)
-        cache = out.past_key_values
-        mask = torch.cat([mask, mask.new_ones(batch, 1)], dim=1)
+        nonlocal valid, position_ids
+        hidden = model.step(x, position_ids, valid, cache)  # [B, t, D]
+        valid = torch.cat([valid, valid.new_ones(batch, 1)], dim=1)
         position_ids = position_ids[:, -1:] + 1  # [B, 1]
-        return model.lm_head(out.last_hidden_state[:, -1])
+        return model.head(hidden[:, -1])
 
-    tokens, n_generated = greedy_loop(next_logits, inputs_embeds, model.get_input_embeddings(),
+    tokens, n_generated = greedy_loop(next_logits, inputs_embeds, model.wte,
                                       max_new_tokens=max_new_tokens, eos_id=eos_id, pad_id=pad_id)
     return tokens, n_generated, n_generated.clone()  # one backbone pass per generated token
 

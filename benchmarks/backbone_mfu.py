@@ -4,10 +4,12 @@ One training step = forward + backward + fused AdamW over `batch` random sequenc
 tokens, bf16 autocast (weights and optimizer state fp32). Variants:
 
   library   transformers' GPT2LMHeadModel forward with labels (SDPA picks the flash kernel,
-            full-vocabulary logits upcast to fp32 for the loss), vocabulary 50257
-  lean      the same model's blocks through LeanGPT2 (methods/_gpt2.py), each block compiled
-            (torch.compile, one graph shared by the twelve), the output head and cross-entropy
-            compiled together (no fp32 copy of the logits), plain causal attention (flash)
+            full-vocabulary logits upcast to fp32 for the loss), vocabulary 50257; a reference
+            point only (the baselines no longer run on it)
+  lean      our GPT (baselines/models/gpt.py, the backbone every method uses) through
+            `GPT.extend`, each block compiled (`compile_blocks`: torch.compile, one graph shared
+            by the twelve), the output head and cross-entropy compiled together (no fp32 copy of
+            the logits), plain causal attention (flash)
   lean-v64  as lean with the vocabulary padded to 50304 (a multiple of 64); the padded rows are
             never scored (their logits are cut off before the loss)
 
@@ -34,7 +36,6 @@ from _gpu import (RESULTS_DIR, command_line, device_name, matmul_peak_tflops, me
                   reset_peak, time_ms, versions, write_result)
 
 from baselines.backbone import BackboneConfig, build_backbone  # noqa: E402
-from baselines.methods._gpt2 import LeanGPT2  # noqa: E402
 
 VOCAB = 50257  # GPT-2's vocabulary
 
@@ -58,25 +59,35 @@ def make_step(variant: str, model, optimizer, batch: int, seq: int, device: torc
     positions = torch.arange(seq, device=device)[None].expand(batch, -1)
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     if variant == "library":
-        def step():
+        def step():  # model: a transformers GPT2LMHeadModel (library_model)
             with autocast:
                 loss = model(input_ids=inputs, labels=inputs).loss  # the library shifts inside
             loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
         return step
-    lean = LeanGPT2(model, compile=True)
+    model.compile_blocks()
     loss_fn = torch.compile(head_loss, dynamic=False) if device.type == "cuda" else head_loss
-    embed = model.get_input_embeddings()
 
     def step():
         with autocast:
-            hidden = lean.forward(embed(inputs), positions, None).hidden  # [B, T, D]
-            loss = loss_fn(hidden.reshape(-1, hidden.shape[-1]), embed.weight, targets.reshape(-1), VOCAB)
+            hidden = model.extend(model.wte(inputs), positions, None).hidden  # [B, T, D]
+            loss = loss_fn(hidden.reshape(-1, hidden.shape[-1]), model.wte.weight, targets.reshape(-1), VOCAB)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
     return step
+
+
+def library_model(config: BackboneConfig, vocab: int):
+    """transformers' GPT2LMHeadModel of the same size (SDPA attention, no dropout)."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=config.n_positions, n_embd=config.n_embd,
+                                       n_layer=config.n_layer, n_head=config.n_head, resid_pdrop=0.0, embd_pdrop=0.0,
+                                       attn_pdrop=0.0, bos_token_id=None, eos_token_id=None))
+    model.config._attn_implementation = "sdpa"
+    return model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     for variant in args.variants.split(","):
         vocab = 50304 if variant == "lean-v64" else VOCAB
         config = BackboneConfig(args.model_size, n_positions=max(1024, args.seq + 1))
-        model = build_backbone(config, vocab).to(device)
+        model = (library_model(config, vocab) if variant == "library" else build_backbone(config, vocab)).to(device)
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01, fused=device.type == "cuda")
         for batch in batches:
             reset_peak(device)
@@ -134,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         "title": "Backbone training throughput and MFU (GPT-2 small, 124M)",
         "description": "Forward + backward + fused AdamW on random tokens, bf16 autocast. MFU = model FLOPs "
                        "(6 N tokens + causal attention) per second over the bf16 matmul rate measured in the "
-                       "same run (8192^3 product). `library`: transformers' GPT2LMHeadModel; `lean`: the same "
-                       "blocks through LeanGPT2, compiled; `lean-v64`: vocabulary padded to 50304.",
+                       "same run (8192^3 product). `library`: transformers' GPT2LMHeadModel; `lean`: our GPT "
+                       "through GPT.extend, blocks compiled; `lean-v64`: vocabulary padded to 50304.",
         "device": device_name(device),
         "command": command_line(),
         "matmul_peak_tflops": peak,

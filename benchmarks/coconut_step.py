@@ -98,6 +98,30 @@ def build(method: Coconut, backbone, compiled: bool):
 
 # -- 1. the reference -------------------------------------------------------------------------------
 
+def gpt2_weights(backbone) -> tuple[dict, dict]:
+    """GPT2Config fields and a state dict in transformers' GPT-2 layout (its names; Conv1D weights
+    stored [in, out]) for the reference process: the inverse of GPT.from_gpt2. A backbone of an
+    older checkout (a transformers GPT2LMHeadModel) is passed as it is."""
+    if hasattr(backbone, "transformer"):
+        return backbone.config.to_dict(), {k: v.detach().cpu() for k, v in backbone.state_dict().items()}
+    c = backbone.config
+    config = {"vocab_size": c.vocab_size, "n_positions": c.n_positions, "n_embd": c.n_embd, "n_layer": c.n_layer,
+              "n_head": c.n_head, "layer_norm_epsilon": c.layer_norm_eps, "resid_pdrop": 0.0, "embd_pdrop": 0.0,
+              "attn_pdrop": 0.0}
+    state = {"transformer.wte.weight": backbone.wte.weight, "transformer.wpe.weight": backbone.wpe.weight,
+             "transformer.ln_f.weight": backbone.ln_f.weight, "transformer.ln_f.bias": backbone.ln_f.bias,
+             "lm_head.weight": backbone.wte.weight}
+    for i, block in enumerate(backbone.blocks):
+        prefix = f"transformer.h.{i}."
+        for name, norm in (("ln_1", block.ln_1), ("ln_2", block.ln_2)):
+            state[prefix + name + ".weight"], state[prefix + name + ".bias"] = norm.weight, norm.bias
+        for name, linear in (("attn.c_attn", block.attn.qkv), ("attn.c_proj", block.attn.proj),
+                             ("mlp.c_fc", block.mlp.fc), ("mlp.c_proj", block.mlp.proj)):
+            state[prefix + name + ".weight"] = linear.weight.t()
+            state[prefix + name + ".bias"] = linear.bias
+    return config, {k: v.detach().cpu().contiguous() for k, v in state.items()}
+
+
 def run_reference(args, tok, examples, rows, backbone, device: torch.device, folder: Path) -> dict:
     ids = {"latent": tok.convert_tokens_to_ids(LATENT), "bot": tok.convert_tokens_to_ids(BOT),
            "eot": tok.convert_tokens_to_ids(EOT), "eos": tok.eos_token_id, "pad": tok.pad_token_id}
@@ -107,7 +131,8 @@ def run_reference(args, tok, examples, rows, backbone, device: torch.device, fol
     plan = [(small, "fp32", args.ref_steps), (small, "bf16", args.ref_steps)]
     if large != small:
         plan.append((large, "bf16", max(1, args.ref_steps - 1)))
-    inputs = {"config": backbone.config.to_dict(), "state_dict": {k: v.cpu() for k, v in backbone.state_dict().items()},
+    config, state = gpt2_weights(backbone)
+    inputs = {"config": config, "state_dict": state,
               "ids": ids, "batches": rows, "prompts": prompts,
               "settings": {"device": str(device), "precisions": ["fp32", "bf16"], "gen_precisions": ["fp32"],
                            "max_new_tokens": args.max_new_tokens, "step_plan": plan}}
@@ -137,7 +162,8 @@ def our_logits(model, batch: dict, device: torch.device, precision: str) -> tupl
         ids, labels, mask, start, n_latent, _ = model.prepare(batch["input_ids"], batch["labels"], batch["attention_mask"])
         hidden = model.run(ids, mask, start, n_latent).hidden
         keep = labels[:, 1:] != -100
-        logits = model.backbone.lm_head(hidden[:, :-1][keep]).float()
+        head = model.backbone.head if hasattr(model.backbone, "head") else model.backbone.lm_head  # older checkouts
+        logits = head(hidden[:, :-1][keep]).float()
     return logits.cpu(), float(F.cross_entropy(logits, labels[:, 1:][keep]))
 
 
@@ -222,7 +248,10 @@ def dense_pass(model, batch: dict):
     keep = labels[:, 1:] != -100
 
     def run():
-        embeds = backbone.get_input_embeddings()(ids)
+        if hasattr(backbone, "extend"):  # our GPT
+            hidden = backbone.extend(backbone.wte(ids), positions, mask.bool()).hidden
+            return F.cross_entropy(backbone.head(hidden[:, :-1][keep]).float(), labels[:, 1:][keep])
+        embeds = backbone.get_input_embeddings()(ids)  # older checkouts: a transformers backbone
         if hasattr(model, "lean"):
             hidden = model.lean.forward(embeds, positions, mask.bool()).hidden
         else:

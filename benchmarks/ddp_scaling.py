@@ -7,7 +7,7 @@ Two sections, each launching `torchrun --nproc-per-node N` for every N in --gpus
                batch; 2-digit products all have one length, so every shard's mean loss is the
                global mean's share), the ranks' final-parameter agreement, accuracy
   scaling      training throughput with DistributedDataParallel (NCCL) at a fixed batch per GPU:
-               the GPT-2 small backbone (LeanGPT2, compiled blocks, seq 1024, bf16) and Coconut
+               the GPT-2 small backbone (GPT.extend, compiled blocks, seq 1024, bf16) and Coconut
                (GPT-2 124M, ProsQA at the last stage, 6 thoughts, bf16, eager); scaling
                efficiency = throughput on N GPUs / (N x throughput on one)
 
@@ -96,7 +96,6 @@ def worker(args) -> int:
     from baselines import ddp
     from baselines.backbone import BackboneConfig, build_backbone
     from baselines.batching import collate
-    from baselines.methods._gpt2 import LeanGPT2
     from coconut_step import autocast, build, setup
 
     ctx = ddp.setup(args.device)
@@ -118,17 +117,17 @@ def worker(args) -> int:
     # the backbone: next-token loss over random tokens, full vocabulary
     vocab, seq, batch = 50257, args.seq, args.backbone_batch
     model = build_backbone(BackboneConfig(args.model_size, n_positions=max(1024, seq)), vocab).to(device)
-    lean = LeanGPT2(model, compile=device.type == "cuda")
+    model.compile_blocks()  # CUDA only; the CPU runs the blocks eagerly
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda")
     generator = torch.Generator().manual_seed(ctx.rank)
     tokens = torch.randint(0, vocab, (batch, seq + 1), generator=generator).to(device)
     positions = torch.arange(seq, device=device)[None].expand(batch, -1)
-    net = ddp.wrap(BackboneModule(model, lean, positions), ctx)
+    net = ddp.wrap(BackboneModule(model, positions), ctx)
 
     ms = step_ms(lambda: net(tokens[:, :-1], tokens[:, 1:]), optimizer)
     rows.append({"workload": "backbone", "per_gpu_batch": f"{batch} x {seq} tokens", "step_ms": ms,
                  "throughput": ctx.world_size * batch * seq / (ms / 1000), "unit": "tokens/s"})
-    del net, optimizer, model, lean
+    del net, optimizer, model
     if device.type == "cuda":
         torch.cuda.empty_cache()
 
@@ -152,15 +151,15 @@ def worker(args) -> int:
 
 
 class BackboneModule(torch.nn.Module):
-    """What DDP wraps for the backbone workload: embedding, the lean blocks, head and loss."""
+    """What DDP wraps for the backbone workload: embedding, the blocks (GPT.extend), head and loss."""
 
-    def __init__(self, model, lean, positions):
+    def __init__(self, model, positions):
         super().__init__()
-        self.model, self.lean, self.positions = model, lean, positions
+        self.model, self.positions = model, positions
 
     def forward(self, inputs, targets):
-        hidden = self.lean.forward(self.model.get_input_embeddings()(inputs), self.positions, None).hidden
-        logits = self.model.lm_head(hidden).flatten(0, 1)
+        hidden = self.model.extend(self.model.wte(inputs), self.positions, None).hidden
+        logits = self.model.head(hidden).flatten(0, 1)
         return torch.nn.functional.cross_entropy(logits.float(), targets.flatten())
 
 

@@ -4,9 +4,10 @@ Such rows arise whenever a batch is padded on the left (Coconut's shifted traini
 generation prompts): the padding columns, as queries, have no valid key. For each SDPA backend
 and dtype, with the first `empty` query rows of a 256- or 301-column sequence fully masked, the script reports NaN in the
 output (padding rows, real rows) and in the gradients of q, k, v after a loss on the real rows
-only. Then the whole mechanism on a GPT-2 block stack: transformers' forward on a left-padded
-batch (bf16 autocast, loss on real tokens), and the same batch through LeanGPT2 (methods/_gpt2.py),
-whose padding queries see themselves.
+only. Then the whole mechanism on a GPT-2 block stack (our GPT, baselines/models/gpt.py) on a
+left-padded batch (bf16 autocast, loss on real tokens): once under a plain padding mask (causal,
+real keys only: a padding query sees nothing, as in transformers' forward), once through
+`GPT.extend`, whose padding queries see themselves.
 
     python benchmarks/sdpa_empty_rows.py
 """
@@ -27,7 +28,6 @@ from _gpu import RESULTS_DIR, command_line, device_name, print_table, versions, 
 
 from baselines.backbone import BackboneConfig, build_backbone  # noqa: E402
 from baselines.generation import positions_from_mask  # noqa: E402
-from baselines.methods._gpt2 import LeanGPT2  # noqa: E402
 
 BACKENDS = {"math": SDPBackend.MATH, "efficient": SDPBackend.EFFICIENT_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION,
             "default": None}
@@ -69,13 +69,16 @@ def model_case(path: str, device: torch.device, shift: int) -> dict:
     mask[2, : shift // 2] = 0
     positions = positions_from_mask(mask)
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-        if path == "library":
-            hidden = model.transformer(input_ids=ids, attention_mask=mask, position_ids=positions).last_hidden_state
-        else:
-            lean = LeanGPT2(model)
-            hidden = lean.forward(model.get_input_embeddings()(ids), positions, mask.bool()).hidden
         real = mask.bool()
-        logits = model.lm_head(hidden[:, :-1][real[:, 1:]]).float()
+        if path == "plain-mask":
+            cols = torch.arange(ids.shape[1], device=device)
+            plain = (cols[None, :] <= cols[:, None])[None] & real[:, None, :]  # [B, T, T], padding rows empty
+            bias = torch.zeros(plain.shape, device=device).masked_fill(~plain, float("-inf"))[:, None]
+            hidden = model.ln_f(model.run_blocks(model.embed(ids, positions), bias=bias.to(torch.bfloat16)
+                                                 if device.type == "cuda" else bias))
+        else:
+            hidden = model.extend(model.wte(ids), positions, real).hidden
+        logits = model.head(hidden[:, :-1][real[:, 1:]]).float()
         loss = F.cross_entropy(logits, ids[:, 1:][real[:, 1:]])
     loss.backward()
     bad = [n for n, p in model.named_parameters() if p.grad is not None and not torch.isfinite(p.grad).all()]
@@ -97,14 +100,14 @@ def main(argv: list[str] | None = None) -> int:
             for width in (256, 301):  # a multiple of 16 and not
                 for empty in (1, 17, 65, 200):
                     rows.append(kernel_case(backend, dtype, empty, width, device))
-    for path in ("library", "lean"):
+    for path in ("plain-mask", "extend"):
         for shift in (20, 130):
             rows.append(model_case(path, device, shift))
     print_table(rows)
     payload = {"name": args.name, "title": "SDPA with fully masked query rows (left padding)",
                "description": "NaN in outputs and gradients when the first `empty_rows` queries of a row see no key "
-                              "(loss on real rows only); then a GPT-2 small stack on a left-padded batch through "
-                              "transformers' forward and through LeanGPT2.",
+                              "(loss on real rows only); then a GPT-2 small stack on a left-padded batch under a "
+                              "plain padding mask and through GPT.extend.",
                "device": device_name(device), "command": command_line(), **versions(), "rows": rows,
                "notes": "The cause of the non-finite Coconut training loss on CUDA; see benchmarks/README.md."}
     print(f"wrote {write_result(args.name, payload, args.results_dir)}")

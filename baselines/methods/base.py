@@ -2,7 +2,8 @@
 
 A method has four members and nothing else that the harness calls:
 
-1. `build_model(backbone)`   wraps a causal LM (GPT-2-style, from baselines/backbone.py) into
+1. `build_model(backbone)`   wraps the backbone (our GPT, baselines/models/gpt.py, built by
+                             baselines/backbone.py; its config gives the sizes) into
                              an `nn.Module` whose `forward(**batch)` returns a `StepOutput` with
                              the training loss. Putting the whole training computation, all
                              latent passes included, inside one `forward` is what lets the same

@@ -35,13 +35,14 @@ import itertools
 import random
 from dataclasses import dataclass
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from baselines.format import BOT, EOT, LATENT, PAUSE, Example
 from baselines.generation import decode_rows
 from baselines.methods.base import Generation, Method, MethodConfig, StepOutput
 from baselines.methods.engines.latent import LatentModel, example_parts, generate_with_thoughts
 from baselines.methods.engines.token import scored_loss
+from baselines.models.gpt import GPT
 
 THOUGHT_KINDS = ("continuous", "pause", "none")
 
@@ -81,7 +82,7 @@ class CoconutModel(LatentModel):
     def forward(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor | None = None, **_) -> StepOutput:
         input_ids, labels, mask, start, n_latent, _ = self.prepare(input_ids, labels, attention_mask)
         out = self.run(input_ids, mask, start, n_latent)
-        loss = scored_loss(self.backbone.lm_head, out.hidden, labels)
+        loss = scored_loss(self.backbone.head, out.hidden, labels)
         return StepOutput(loss=loss, forward_passes=out.passes, positions=out.positions,
                           extras={"thoughts": float(n_latent.float().mean())})
 
@@ -97,7 +98,7 @@ class Coconut(Method):
         self.final_stage = config.max_latent_stage + 1
         self.num_stages = self.final_stage + 1 if config.curriculum else 1
 
-    def build_model(self, backbone: nn.Module) -> CoconutModel:
+    def build_model(self, backbone: GPT) -> CoconutModel:
         return CoconutModel(backbone, latent_id=self.token_id(LATENT), bot_id=self.token_id(BOT),
                             pad_id=self.tokenizer.pad_token_id, feedback=self.config.thought == "continuous",
                             compile=self.config.compile)
@@ -146,11 +147,11 @@ class Coconut(Method):
         if cfg.thought == "continuous":
             prompts = [q + [self.token_id(BOT)] for q in questions_ids]
             tokens, n_gen, passes, positions = generate_with_thoughts(
-                model.lean, prompts, n, [self.token_id(EOT)], cfg.max_new_tokens, eos, pad)
+                model.backbone, prompts, n, [self.token_id(EOT)], cfg.max_new_tokens, eos, pad)
         else:  # pause tokens or no thoughts: the whole prompt is known, one pass then decoding
             prompts = [q + self._thought_tokens(n) for q in questions_ids]
             tokens, n_gen, passes, positions = generate_with_thoughts(
-                model.lean, prompts, 0, [], cfg.max_new_tokens, eos, pad)
+                model.backbone, prompts, 0, [], cfg.max_new_tokens, eos, pad)
         return Generation(texts=decode_rows(self.tokenizer, tokens, n_gen, eos), generated_tokens=n_gen.cpu(),
                           forward_passes=passes.cpu(), latent_steps=n, positions=positions.cpu())
 

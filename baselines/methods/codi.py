@@ -39,8 +39,9 @@ from torch import Tensor, nn
 from baselines.format import ANSWER_MARKER, BOT, EOT, LATENT, Example
 from baselines.generation import decode_rows, positions_from_mask
 from baselines.methods.base import Generation, Method, MethodConfig, StepOutput
-from baselines.methods.engines.latent import LatentModel, example_parts, generate_with_thoughts, is_right_padded
-from baselines.methods.engines.token import scored_loss
+from baselines.methods.engines.latent import LatentModel, example_parts, generate_with_thoughts
+from baselines.methods.engines.token import is_right_padded, scored_loss
+from baselines.models.gpt import GPT
 
 DISTILL_LOSSES = ("smooth_l1", "l1", "l2")
 
@@ -76,7 +77,7 @@ def pick(states: Tensor, index: Tensor) -> Tensor:
 class CodiModel(LatentModel):
     """Teacher and student in one forward (see the module docstring)."""
 
-    def __init__(self, backbone: nn.Module, config: Config, *, latent_id: int, bot_id: int, pad_id: int):
+    def __init__(self, backbone: GPT, config: Config, *, latent_id: int, bot_id: int, pad_id: int):
         super().__init__(backbone, latent_id=latent_id, bot_id=bot_id, pad_id=pad_id, feedback=True,
                          compile=config.compile)
         width = backbone.config.n_embd
@@ -102,20 +103,19 @@ class CodiModel(LatentModel):
         # student: realign, n+1 KV-cached passes, per-layer states of the last pass
         ids, labels, mask, start, n_latent, (mark,) = self.prepare(input_ids, labels, None, ((student_mark, 0),))
         student = self.run(ids, mask, start, n_latent, project=self.projection, output_hidden_states=True)
-        student_ce = scored_loss(self.backbone.lm_head, student.hidden, labels)
+        student_ce = scored_loss(self.backbone.head, student.hidden, labels)
         student_pos = mark.argmax(1) - student.final_start  # [B] column within the last pass
         # teacher: one ordinary pass over question + CoT + answer
         teacher_mask = (teacher_ids != self.pad_id).long()
         width = int(teacher_mask.sum(1).max())
         teacher_ids, teacher_labels, teacher_mask = teacher_ids[:, :width], teacher_labels[:, :width], teacher_mask[:, :width]
         # right padding (encode pads inside the row): plain causal attention is exact on real tokens
-        teacher = self.lean.forward(self.backbone.get_input_embeddings()(teacher_ids), positions_from_mask(teacher_mask),
-                                    None if is_right_padded(teacher_mask) else teacher_mask.bool(),
-                                    output_hidden_states=True)
-        teacher_ce = scored_loss(self.backbone.lm_head, teacher.hidden, teacher_labels)
+        teacher = self.backbone.extend(self.backbone.wte(teacher_ids), positions_from_mask(teacher_mask),
+                                       None if is_right_padded(teacher_mask) else teacher_mask.bool(), output_states=True)
+        teacher_ce = scored_loss(self.backbone.head, teacher.hidden, teacher_labels)
         teacher_pos = teacher_mark[:, :width].argmax(1)  # [B]
         layers = [self.distill(pick(s, student_pos), pick(t, teacher_pos).detach())
-                  for s, t in zip(student.final_layers, teacher.hidden_states)]
+                  for s, t in zip(student.final_layers, teacher.states)]
         distill = torch.stack(layers).mean()
         loss = cfg.alpha * student_ce + cfg.beta * teacher_ce + cfg.gamma * distill
         return StepOutput(loss=loss, forward_passes=student.passes + 1,
@@ -135,7 +135,7 @@ class Codi(Method):
         """How the harness's collate pads the teacher's fields."""
         return {"teacher_ids": self.tokenizer.pad_token_id, "teacher_labels": -100}
 
-    def build_model(self, backbone: nn.Module) -> CodiModel:
+    def build_model(self, backbone: GPT) -> CodiModel:
         return CodiModel(backbone, self.config, latent_id=self.token_id(LATENT), bot_id=self.token_id(BOT),
                          pad_id=self.tokenizer.pad_token_id)
 
@@ -171,7 +171,7 @@ class Codi(Method):
         eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
         prompts = [example_parts(self.tokenizer, q)[0] + [self.token_id(BOT)] for q in questions]
         tokens, n_gen, passes, positions = generate_with_thoughts(
-            model.lean, prompts, n, [self.token_id(EOT)], self.config.max_new_tokens, eos, pad,
+            model.backbone, prompts, n, [self.token_id(EOT)], self.config.max_new_tokens, eos, pad,
             project=model.projection)
         return Generation(texts=decode_rows(self.tokenizer, tokens, n_gen, eos), generated_tokens=n_gen.cpu(),
                           forward_passes=passes.cpu(), latent_steps=n, positions=positions.cpu())

@@ -12,8 +12,8 @@ the next tokens to be removed are sometimes already absent and the stage changes
 The optimizer is reset at every stage change (`reset_optimizer`), as in the paper.
 
 Compute knob: none. The trained model answers question -> answer with no CoT and no latent
-steps; generation reports 0 latent steps. Training and generation run through LeanGPT2
-(_gpt2.py): plain causal attention on right-padded batches, a buffer KV cache in generation.
+steps; generation reports 0 latent steps. Training and generation are the token-level engine's
+(engines/token.py): one causal pass per batch, batched greedy decoding with a KV cache.
 
 Difference from the reference: there the removal count grows by one token every
 1/remove_per_epoch epochs until everything is gone; here the same ramp is cut into `num_stages`
@@ -29,14 +29,10 @@ import math
 import random
 from dataclasses import dataclass
 
-from torch import Tensor, nn
-
-from baselines.format import Example, question_text, steps_text
-from baselines.generation import decode_rows, positions_from_mask
-from baselines.methods._gpt2 import LeanGPT2
-from baselines.methods.base import Generation, MethodConfig, StepOutput
-from baselines.methods.engines.latent import generate_with_thoughts, is_right_padded
-from baselines.methods.engines.token import TokenLevelMethod, ids, scored_loss
+from baselines.format import Example, steps_text
+from baselines.methods.base import MethodConfig
+from baselines.methods.engines.token import TokenLevelMethod, TokenLM
+from baselines.models.gpt import GPT
 
 MAX_SMOOTHING_OFFSET = 100  # the reference truncates the offset distribution here too
 
@@ -66,24 +62,6 @@ def smoothing_offset(lam: float, rng: random.Random | None = None) -> int:
     return min(int(draw), MAX_SMOOTHING_OFFSET - 1)
 
 
-class LeanLM(nn.Module):
-    """The backbone with next-token loss on the labelled positions, one pass through LeanGPT2
-    (a right-padded batch needs no padding mask: the flash kernel; compiled blocks on request)."""
-
-    def __init__(self, backbone: nn.Module, compile: bool = False):
-        super().__init__()
-        self.backbone = backbone
-        self.lean = LeanGPT2(backbone, compile=compile)
-
-    def forward(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor, **_) -> StepOutput:
-        embeds = self.backbone.get_input_embeddings()(input_ids)  # [B, T, D]
-        key_valid = None if is_right_padded(attention_mask) else attention_mask.bool()
-        out = self.lean.forward(embeds, positions_from_mask(attention_mask), key_valid)
-        loss = scored_loss(self.backbone.lm_head, out.hidden, labels)
-        # padding is computed too, so it counts (compute.py)
-        return StepOutput(loss=loss, forward_passes=1, positions=input_ids.numel())
-
-
 class ICoT(TokenLevelMethod):
     """question -> the CoT without its first tokens (scored) -> answer; generation from the
     question alone (TokenLevelMethod's batched greedy decoding, no latent steps)."""
@@ -108,14 +86,5 @@ class ICoT(TokenLevelMethod):
         cot = self.ids(steps_text(example))
         return cot[self.removed_tokens(stage, len(cot)):], True
 
-    def build_model(self, backbone: nn.Module) -> LeanLM:
-        return LeanLM(backbone, compile=self.config.compile)
-
-    def generate(self, model: LeanLM, questions: list[Example], budget: int | None = None) -> Generation:
-        """Greedy answers from the question alone: batched, one KV-cache buffer."""
-        tok = self.tokenizer
-        prompts = [ids(tok, question_text(q)) for q in questions]
-        tokens, n_gen, passes, positions = generate_with_thoughts(
-            model.lean, prompts, 0, [], self.config.max_new_tokens, tok.eos_token_id, tok.pad_token_id)
-        return Generation(texts=decode_rows(tok, tokens, n_gen, tok.eos_token_id), generated_tokens=n_gen.cpu(),
-                          forward_passes=passes.cpu(), latent_steps=0, positions=positions.cpu())
+    def build_model(self, backbone: GPT) -> TokenLM:
+        return TokenLM(backbone, compile=self.config.compile)

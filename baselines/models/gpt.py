@@ -17,12 +17,31 @@ The hooks the families need, all on the same blocks:
 - `GPT.from_gpt2(model)`: weights of a transformers GPT2LMHeadModel mapped onto ours (its Conv1D
   weights are stored transposed), for users with a local pretrained checkpoint.
 
+The multi-pass latent methods (Coconut, CODI) run the model many times per example: one pass over
+the question, one per continuous thought (a single column each), one over the rest. Two entry
+points serve them (and the token-level methods, whose training is one such pass):
+- `GPT.extend`: a causal training pass over new columns on top of the keys and values of the
+  passes before it, kept as plain per-block tensors that each pass concatenates to (autograd
+  keeps every pass's view); each block's pass can be compiled (`compile_blocks`, CUDA only: the
+  blocks are alike, so one graph serves them all, and the cost of single-column passes shrinks);
+- `GPT.step`: a generation pass that writes its keys and values into a `KVCache` allocated once.
+
+Every query sees at least its own column (`attention_bias`). Batches are shifted right so that
+the thoughts of all rows share columns, and generation pads on the left, so the first columns of
+a row can be padding, whose queries would see no valid key at all. What a fused attention kernel
+returns for such a fully masked row depends on the kernel: one that keeps the row's log-sum-exp
+(-inf) and recomputes the weights from it in the backward pass gets exp(-inf - (-inf)) = NaN.
+The loss never reads that row, but each weight gradient sums activation x gradient over all rows,
+and 0 x NaN = NaN: one backward would poison every weight (tests/baselines/test_gpt_passes.py
+shows it with such a kernel). Real queries never see padding keys, so nothing they compute changes.
+
 Dropout is left out: runs are deterministic given the seed (the harness's models use none).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,7 +49,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from baselines.attention import attention_kernels
+
 Attention = Literal["causal", "bidirectional"]
+KV = tuple[Tensor, Tensor]  # one block's keys and values [B, H, K, hd]
 
 
 @dataclass
@@ -90,7 +112,10 @@ def attention_bias(key_valid: Tensor | None, q_len: int, k_len: int, attention: 
     last q_len of k_len columns; None when plain causal (no padding, no cache) suffices.
 
     key_valid [B, k_len] marks real columns (None = all real). Every query also sees its own
-    column, so no row is fully masked (a fully masked row gives NaN in some fused kernels)."""
+    column, so no row is fully masked (a fully masked row gives NaN in some fused kernels). The
+    bias is built once per pass, not converted by SDPA in every block, and its rows are stored 16
+    columns aligned (a view of a wider tensor), as the memory-efficient kernel wants them, so no
+    block copies it."""
     if key_valid is None and attention == "causal" and q_len == k_len:
         return None
     if key_valid is None and attention == "bidirectional":
@@ -103,9 +128,10 @@ def attention_bias(key_valid: Tensor | None, q_len: int, k_len: int, attention: 
     allowed = allowed[None]  # [1, q, k]
     if key_valid is not None:
         allowed = allowed & key_valid[:, None, :].bool()
-    allowed = allowed | (cols[None, :] == rows[:, None])[None]
-    bias = torch.zeros(allowed.shape, dtype=dtype, device=device).masked_fill_(~allowed, float("-inf"))
-    return bias[:, None]
+    allowed = allowed | (cols[None, :] == rows[:, None])[None]  # [B or 1, q, k]
+    aligned = -(-k_len // 16) * 16
+    bias = torch.zeros((*allowed.shape[:-1], aligned), dtype=dtype, device=device)[..., :k_len]
+    return bias.masked_fill_(~allowed, float("-inf"))[:, None]
 
 
 class SelfAttention(nn.Module):
@@ -115,16 +141,26 @@ class SelfAttention(nn.Module):
         self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
         self.proj = nn.Linear(config.n_embd, config.n_embd)
 
+    def heads(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """x [B, T, D] -> q, k, v [B, H, T, hd]."""
+        batch, width, dim = x.shape
+        q, k, v = self.qkv(x).view(batch, width, 3, self.n_head, dim // self.n_head).permute(2, 0, 3, 1, 4)
+        return q, k, v
+
+    def attend(self, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, causal: bool) -> Tensor:
+        """Queries q [B, H, T, hd] over keys and values [B, H, K, hd] -> [B, T, D] (projected)."""
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, is_causal=causal)  # [B, H, T, hd]
+        batch, _, width, _ = y.shape
+        return self.proj(y.transpose(1, 2).reshape(batch, width, -1))
+
     def forward(self, x: Tensor, bias: Tensor | None, attention: Attention, cache: KVCache | None,
                 slot: int) -> Tensor:
         """x [B, T, D] -> [B, T, D]. With a cache, attends to the cached columns of `slot` too."""
-        batch, width, dim = x.shape
-        q, k, v = self.qkv(x).view(batch, width, 3, self.n_head, dim // self.n_head).permute(2, 0, 3, 1, 4)
+        q, k, v = self.heads(x)
         if cache is not None:
             k, v = cache.write(slot, k, v)  # [B, H, P+T, hd]
-        causal = bias is None and attention == "causal" and k.shape[2] == width
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, is_causal=causal)  # [B, H, T, hd]
-        return self.proj(y.transpose(1, 2).reshape(batch, width, dim))
+        causal = bias is None and attention == "causal" and k.shape[2] == x.shape[1]
+        return self.attend(q, k, v, bias, causal)
 
 
 class MLP(nn.Module):
@@ -150,6 +186,24 @@ class Block(nn.Module):
         x = x + self.attn(self.ln_1(x), bias, attention, cache, slot)
         return x + self.mlp(self.ln_2(x))
 
+    def extend(self, x: Tensor, bias: Tensor | None, past_k: Tensor | None, past_v: Tensor | None
+               ) -> tuple[Tensor, Tensor, Tensor]:
+        """A causal pass over x [B, T, D] after P earlier columns (past [B, H, P, hd] or None).
+        bias [B, 1, T, P+T] (attention_bias), or None for plain causal attention without a past.
+        Returns x [B, T, D] and the keys and values of all P+T columns (concatenated, in the graph)."""
+        q, k, v = self.attn.heads(self.ln_1(x))
+        if past_k is not None:
+            k, v = torch.cat([past_k, k], dim=2), torch.cat([past_v, v], dim=2)
+        x = x + self.attn.attend(q, k, v, bias, causal=bias is None and past_k is None)
+        return x + self.mlp(self.ln_2(x)), k, v
+
+
+@dataclass
+class PassOutput:
+    hidden: Tensor  # [B, T, D] after the final LayerNorm
+    cache: list[KV]  # per block, the keys and values of every column so far (this pass's included)
+    states: tuple[Tensor, ...] | None  # on request: the input of each block, then `hidden`
+
 
 class GPT(nn.Module):
     def __init__(self, config: GPTConfig):
@@ -163,6 +217,8 @@ class GPT(nn.Module):
         for name, p in self.named_parameters():  # GPT-2's scaled init of the residual projections
             if name.endswith("proj.weight"):
                 nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+        self._compile = False  # compile_blocks: Block.extend compiled on CUDA at first use
+        self._compiled: list[Callable] | None = None
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
@@ -204,9 +260,13 @@ class GPT(nn.Module):
             h = out if active is None else torch.where(active[..., None], out, h)
         return h
 
+    def head(self, hidden: Tensor) -> Tensor:
+        """The tied output head on hidden states after the final LayerNorm: [..., D] -> [..., V]."""
+        return F.linear(hidden, self.wte.weight)
+
     def logits(self, h: Tensor) -> Tensor:
         """Final LayerNorm and the tied head: [B, T, D] -> [B, T, V]."""
-        return F.linear(self.ln_f(h), self.wte.weight)
+        return self.head(self.ln_f(h))
 
     # -- the plain model ---------------------------------------------------------------------------
 
@@ -221,10 +281,83 @@ class GPT(nn.Module):
             cache.advance(h.shape[1])
         return self.logits(h)
 
+    # -- the passes of the multi-pass methods (see the module docstring) ---------------------------
+
+    def compile_blocks(self) -> None:
+        """Run `extend` through each block's `Block.extend` compiled by torch.compile (CUDA only,
+        compiled at first use; the CPU runs the blocks eagerly). The same function, faster."""
+        self._compile = True
+
+    def _extenders(self, device: torch.device) -> list[Callable]:
+        if not self._compile or device.type != "cuda":
+            return [block.extend for block in self.blocks]
+        if self._compiled is None:
+            # Sizes symbolic from the start (batch, columns and cache length change every step).
+            # Without duck shaping, a size that happens to equal the head count or head width
+            # is not tied to it (and then fixed to its value, forcing a recompile per shape).
+            import torch.fx.experimental._config as fx_config
+
+            fx_config.use_duck_shape = False
+            self._compiled = [torch.compile(block.extend, dynamic=True) for block in self.blocks]
+        return self._compiled
+
+    def extend(self, inputs_embeds: Tensor, positions: Tensor, key_valid: Tensor | None,
+               past: list[KV] | None = None, output_states: bool = False) -> PassOutput:
+        """One causal pass over T new columns after the P columns of `past` (training: keeps the graph).
+
+        inputs_embeds [B, T, D] (token embeddings or fed-back states), positions [B, T],
+        key_valid [B, P+T] real columns among the earlier and new ones, or None when all are real
+        and there is no past (plain causal attention: the flash kernel); past: `PassOutput.cache`
+        of the pass before. Positions are not checked against the table here (that would wait
+        for the GPU at every pass): callers keep them below n_positions.
+        """
+        if key_valid is None and past is not None:
+            raise ValueError("GPT.extend: a pass after cached columns needs key_valid")
+        x = inputs_embeds + self.wpe(positions)  # [B, T, D]
+        width = x.shape[1]
+        bias = None
+        if key_valid is not None:
+            before = past[0][0].shape[2] if past else 0
+            bias = attention_bias(key_valid, width, before + width, "causal", _compute_dtype(x), x.device)
+        states = [x] if output_states else None
+        cache: list[KV] = []
+        with attention_kernels():
+            for i, extend in enumerate(self._extenders(x.device)):
+                past_k, past_v = past[i] if past is not None else (None, None)
+                x, k, v = extend(x, bias, past_k, past_v)
+                cache.append((k, v))
+                if states is not None and i < len(self.blocks) - 1:
+                    states.append(x)
+        hidden = self.ln_f(x)
+        if states is not None:
+            states.append(hidden)
+        return PassOutput(hidden, cache, tuple(states) if states is not None else None)
+
+    @torch.no_grad()
+    def step(self, inputs_embeds: Tensor, positions: Tensor, key_valid: Tensor, cache: KVCache) -> Tensor:
+        """Generation: T new columns after the cache's `length` columns, causal. Writes their keys
+        and values into the cache (slot i = block i), advances it, and returns the hidden states
+        [B, T, D] after the final LayerNorm. inputs_embeds [B, T, D], positions [B, T],
+        key_valid [B, length+T]."""
+        x = inputs_embeds + self.wpe(positions)  # [B, T, D]
+        width = x.shape[1]
+        if key_valid.shape[1] != cache.length + width:
+            raise ValueError(f"GPT.step: key_valid covers {key_valid.shape[1]} columns, the cache holds "
+                             f"{cache.length} and the pass adds {width}")
+        bias = attention_bias(key_valid, width, cache.length + width, "causal", _compute_dtype(x), x.device)
+        with attention_kernels():
+            x = self.run_blocks(x, bias=bias, cache=cache)
+        cache.advance(width)
+        return self.ln_f(x)
+
     @classmethod
     def from_gpt2(cls, hf_model: nn.Module) -> "GPT":
         """Our GPT with the weights of a transformers GPT2LMHeadModel (standard GPT-2 attention)."""
         c = hf_model.config
+        if getattr(c, "scale_attn_by_inverse_layer_idx", False) or getattr(c, "reorder_and_upcast_attn", False) \
+                or not getattr(c, "scale_attn_weights", True) or getattr(c, "add_cross_attention", False):
+            raise ValueError("GPT.from_gpt2 maps the standard GPT-2 attention only (scaled by 1/sqrt(head dim), "
+                             "no layer-index scaling, no cross-attention)")
         model = cls(GPTConfig(vocab_size=c.vocab_size, n_positions=c.n_positions, n_layer=c.n_layer,
                               n_embd=c.n_embd, n_head=c.n_head, layer_norm_eps=c.layer_norm_epsilon))
         source = hf_model.transformer

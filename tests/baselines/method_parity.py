@@ -3,7 +3,8 @@ refactoring keeps each method's behaviour (tests/baselines/test_method_parity.py
 
 For each registered method of the reference list: a word tokenizer built from 8 multiplication
 examples, a 2-layer GPT-2 backbone whose every weight is a fixed function of its name (not of
-the random generator, so another model stack that maps GPT-2 weights can load the same ones),
+the random generator, so another model stack that maps GPT-2 weights loads the same ones: the
+reference was recorded on transformers' GPT2LMHeadModel, the current code maps them onto our GPT),
 a batch encoded at the first and at the last curriculum stage, the training loss of each (fp32),
 five AdamW steps at the last stage, and greedy generation on 4 test questions after them (texts,
 generated tokens, passes, positions). Run as a script it prints the JSON that
@@ -56,10 +57,27 @@ def setting():
 
 
 def backbone_for(tokenizer):
-    backbone = build_backbone(BackboneConfig("tiny", n_positions=128), len(tokenizer), pad_id=tokenizer.pad_token_id,
-                              eos_id=tokenizer.eos_token_id)
-    state = backbone.state_dict()
-    backbone.load_state_dict({k: named_weight(k, v.shape) if v.is_floating_point() else v for k, v in state.items()})
+    """The backbone of the setting: a 2-layer GPT-2 in transformers' layout (the names and shapes
+    the weights are a function of, as when the reference was recorded) given the named weights,
+    then mapped onto our GPT, the model build_backbone gives for the same setting."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from baselines.models.gpt import GPT
+
+    config = BackboneConfig("tiny", n_positions=128)
+    library = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=config.n_positions, n_embd=config.n_embd,
+                                         n_layer=config.n_layer, n_head=config.n_head, resid_pdrop=0.0, embd_pdrop=0.0,
+                                         attn_pdrop=0.0, tie_word_embeddings=True,
+                                         bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+                                         pad_token_id=tokenizer.pad_token_id))
+    state = library.state_dict()
+    library.load_state_dict({k: named_weight(k, v.shape) if v.is_floating_point() else v for k, v in state.items()})
+    # a method's own modules (CODI's projection) draw their initial weights from the random
+    # generator right after the backbone's initialisation, as when the reference was recorded:
+    # the mapping draws on a fork of the generator
+    with torch.random.fork_rng():
+        backbone = GPT.from_gpt2(library)
+        assert backbone.config == build_backbone(config, len(tokenizer)).config
     return backbone
 
 

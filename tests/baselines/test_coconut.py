@@ -30,8 +30,7 @@ def tokenizer():
 
 def backbone(tok, seed=0):
     torch.manual_seed(seed)
-    return build_backbone(BackboneConfig("tiny", n_positions=256), len(tok), pad_id=tok.pad_token_id,
-                          eos_id=tok.eos_token_id)
+    return build_backbone(BackboneConfig("tiny", n_positions=256), len(tok))
 
 
 def right_pad(rows: list[dict[str, list[int]]], pad_id: int, pad_values: dict[str, int] | None = None):
@@ -41,12 +40,17 @@ def right_pad(rows: list[dict[str, list[int]]], pad_id: int, pad_values: dict[st
 
 def naive_hidden(model, ids: list[int], latent_id: int) -> torch.Tensor:
     """No cache: recompute the whole sequence once per thought, writing each thought in place."""
-    transformer = model.backbone.transformer
-    embeds = model.backbone.get_input_embeddings()(torch.tensor([ids]))  # [1, L, D]
+    gpt = model.backbone
+    embeds = gpt.wte(torch.tensor([ids]))  # [1, L, D]
     for pos in [p for p, t in enumerate(ids) if t == latent_id]:
-        hidden = transformer(inputs_embeds=embeds).last_hidden_state
+        hidden = full_pass(gpt, embeds)
         embeds = torch.cat([embeds[:, :pos], hidden[:, pos - 1: pos], embeds[:, pos + 1:]], dim=1)
-    return transformer(inputs_embeds=embeds).last_hidden_state[0]  # [L, D]
+    return full_pass(gpt, embeds)[0]  # [L, D]
+
+
+def full_pass(gpt, embeds: torch.Tensor) -> torch.Tensor:
+    """The plain causal forward of one unpadded sequence: last hidden states [1, L, D]."""
+    return gpt.ln_f(gpt.run_blocks(gpt.embed(inputs_embeds=embeds)))
 
 
 def test_multipass_forward_matches_naive_recomputation():
@@ -62,7 +66,7 @@ def test_multipass_forward_matches_naive_recomputation():
         ids, labels, mask, start, n_latent, _ = model.prepare(**batch)
         out = model.run(ids, mask, start, n_latent)
         assert out.passes == 5
-        lm_head = model.backbone.lm_head
+        lm_head = model.backbone.head
         losses = []
         for i, row in enumerate(rows):
             cols = mask[i].nonzero()[:, 0]
@@ -186,7 +190,7 @@ def test_first_generated_token_matches_training_forward():
         ids, _, mask, start, n_latent, _ = model.prepare(**batch)
         assert n_latent.tolist() == [4] * len(EXAMPLES)
         hidden = model.run(ids, mask, start, n_latent).hidden
-        expected = model.backbone.lm_head(hidden[ids == eot]).argmax(-1)  # [B], one <eot> per row
+        expected = model.backbone.head(hidden[ids == eot]).argmax(-1)  # [B], one <eot> per row
     gen = method.generate(model, EXAMPLES)
     assert [tok.convert_tokens_to_ids(t) for t in gen.texts] == expected.tolist()
 

@@ -44,7 +44,11 @@ def test_student_passes_match_naive_recomputation():
     model = method.build_model(backbone(tok)).eval()
     batch = batch_of(method, EXAMPLES)
     latent = tok.convert_tokens_to_ids(LATENT)
-    transformer, embed = model.backbone.transformer, model.backbone.get_input_embeddings()
+    gpt = model.backbone
+
+    def full_pass(embeds):  # the plain causal forward of one unpadded sequence, no cache
+        return gpt.ln_f(gpt.run_blocks(gpt.embed(inputs_embeds=embeds)))
+
     with torch.no_grad():
         ids, labels, mask, start, n_latent, _ = model.prepare(batch["input_ids"], batch["labels"])
         out = model.run(ids, mask, start, n_latent, project=model.projection)
@@ -52,13 +56,13 @@ def test_student_passes_match_naive_recomputation():
         for i in range(len(EXAMPLES)):
             cols = mask[i].nonzero()[:, 0]
             row = ids[i, cols].tolist()
-            embeds = embed(torch.tensor([row]))
+            embeds = gpt.wte(torch.tensor([row]))
             for pos in [p for p, t in enumerate(row) if t == latent]:  # naive: no cache
-                hidden = transformer(inputs_embeds=embeds).last_hidden_state
+                hidden = full_pass(embeds)
                 thought = model.projection(hidden[:, pos - 1: pos])
                 embeds = torch.cat([embeds[:, :pos], thought, embeds[:, pos + 1:]], dim=1)
-            naive = transformer(inputs_embeds=embeds).last_hidden_state[0]
-            lm_head = model.backbone.lm_head
+            naive = full_pass(embeds)[0]
+            lm_head = model.backbone.head
             assert (lm_head(out.hidden[i, cols]) - lm_head(naive)).abs().max() < 1e-5
 
 
@@ -88,7 +92,7 @@ def test_first_generated_token_matches_training_forward():
         ids, _, mask, start, n_latent, _ = model.prepare(batch["input_ids"], batch["labels"])
         hidden = model.run(ids, mask, start, n_latent, project=model.projection).hidden
         at_eot = hidden[ids == eot]  # [B, D], one <eot> per row
-        expected = model.backbone.lm_head(at_eot).argmax(-1)
+        expected = model.backbone.head(at_eot).argmax(-1)
     gen = method.generate(model, EXAMPLES)
     assert [tok.convert_tokens_to_ids(t) if t else None for t in gen.texts] == expected.tolist()
 

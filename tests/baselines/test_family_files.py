@@ -48,7 +48,7 @@ LOOPED = textwrap.dedent('''
     class LoopedModel(nn.Module):
         def __init__(self, backbone: nn.Module, loops: int):
             super().__init__()
-            self.gpt = GPT.from_gpt2(backbone)
+            self.gpt = backbone  # our GPT (baselines/backbone.py)
             self.loops = loops
             self.shape = ModelShape.of(self.gpt.config)
 
@@ -150,7 +150,7 @@ BIDIRECTIONAL = textwrap.dedent('''
     class SlotsModel(nn.Module):
         def __init__(self, backbone: nn.Module):
             super().__init__()
-            self.gpt = GPT.from_gpt2(backbone)
+            self.gpt = backbone  # our GPT (baselines/backbone.py)
             self.shape = ModelShape.of(self.gpt.config)
 
         def hidden(self, input_ids: Tensor, key_valid: Tensor, positions: Tensor | None = None) -> Tensor:

@@ -7,6 +7,7 @@ import torch
 
 from baselines.backbone import BackboneConfig, build_backbone
 from baselines.generation import encode_left_padded, greedy_decode, left_pad, positions_from_mask
+from baselines.models.gpt import KVCache
 from baselines.tokenizer import build_tokenizer
 
 VOCAB, PAD = 50, 0
@@ -14,7 +15,7 @@ VOCAB, PAD = 50, 0
 
 def _model(seed: int = 0):
     torch.manual_seed(seed)
-    model = build_backbone(BackboneConfig("tiny", n_positions=128), VOCAB, pad_id=PAD)
+    model = build_backbone(BackboneConfig("tiny", n_positions=128), VOCAB)
     return model.eval()
 
 
@@ -23,7 +24,7 @@ def _naive(model, prompt: list[int], max_new: int, eos: int) -> list[int]:
     seq, out = list(prompt), []
     with torch.no_grad():
         for _ in range(max_new):
-            logits = model(input_ids=torch.tensor([seq])).logits[0, -1]
+            logits = model(torch.tensor([seq]))[0, -1]  # the plain forward, no cache
             token = int(logits.argmax())
             out.append(token)
             seq.append(token)
@@ -34,7 +35,7 @@ def _naive(model, prompt: list[int], max_new: int, eos: int) -> list[int]:
 
 def _decode(model, rows: list[list[int]], max_new: int, eos: int):
     ids, mask = left_pad(rows, PAD)
-    embeds = model.get_input_embeddings()(ids)
+    embeds = model.wte(ids)
     return greedy_decode(model, embeds, mask, max_new_tokens=max_new, eos_id=eos, pad_id=PAD)
 
 
@@ -73,13 +74,12 @@ def test_with_a_prefilled_cache():
     model = _model(3)
     rows = [[4, 5, 6, 7, 8], [9, 10, 11]]
     ids, mask = left_pad(rows, PAD)
-    embeds = model.get_input_embeddings()(ids)
+    embeds = model.wte(ids)
     whole, n_whole, _ = greedy_decode(model, embeds, mask, max_new_tokens=6, eos_id=-1, pad_id=PAD)
-    with torch.no_grad():
-        prefix = model.transformer(inputs_embeds=embeds[:, :-2], attention_mask=mask[:, :-2],
-                                   position_ids=positions_from_mask(mask)[:, :-2], use_cache=True)
-    split, n_split, passes = greedy_decode(model, embeds[:, -2:], mask, past_key_values=prefix.past_key_values,
-                                           max_new_tokens=6, eos_id=-1, pad_id=PAD)
+    cache = KVCache(capacity=mask.shape[1] + 6)
+    model.step(embeds[:, :-2], positions_from_mask(mask)[:, :-2], mask[:, :-2].bool(), cache)
+    assert cache.length == mask.shape[1] - 2
+    split, n_split, passes = greedy_decode(model, embeds[:, -2:], mask, cache, max_new_tokens=6, eos_id=-1, pad_id=PAD)
     assert torch.equal(whole, split) and torch.equal(n_whole, n_split)
     assert passes.tolist() == [6, 6]
 

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "baselines"
 FLOORS = {
     "format": 0,
     "data": 1, "registry": 1, "results": 1, "attention": 1, "ddp": 1, "checkpoint": 1, "batching": 1,
-    "tasks": 2, "tokenizer": 2, "backbone": 2, "generation": 2, "models": 2, "compute": 2, "methods._gpt2": 2,
+    "tasks": 2, "tokenizer": 2, "backbone": 2, "generation": 2, "models": 2, "compute": 2,
     "methods.base": 3, "methods.engines": 3.5, "methods": 4,
     "splits": 5, "selection": 5, "suites": 5, "environment": 5,
     "harness": 6,

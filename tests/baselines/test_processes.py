@@ -142,4 +142,8 @@ def test_every_method_trains_under_ddp_like_one_process(tmp_path, method):
     assert [s for s, _ in two["train"]["loss_curve"]] == [s for s, _ in one.train["loss_curve"]]
     for (_, a), (_, b) in zip(two["train"]["loss_curve"], one.train["loss_curve"]):
         assert a == pytest.approx(b, rel=1e-4)
-    assert two["train"]["param_checksum"] == pytest.approx(one.train["param_checksum"], rel=1e-5)
+    # CODI divides its distillation loss by the teacher's standard deviation over the rank's own
+    # rows, so two ranks compute a slightly different loss than one process (about 3e-5 relative
+    # at the first step; with distill_div_std=False the two agree to 1e-7): a looser tolerance
+    rel = 1e-4 if method == "codi" else 1e-5
+    assert two["train"]["param_checksum"] == pytest.approx(one.train["param_checksum"], rel=rel)

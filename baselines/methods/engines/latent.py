@@ -18,12 +18,13 @@ row, between the fed-back state and the token embedding. Position ids come from 
 mask, so a shifted row sees exactly the positions it would see alone.
 
 Generation (`generate_with_thoughts`): one pass over the left-padded prompts, one KV-cached pass
-per further thought, then greedy decoding from [last thought, suffix] (`greedy_from`), the KV
-cache one buffer sized for the whole answer.
+per further thought, then greedy decoding from [last thought, suffix] (generation.greedy_decode),
+the KV cache one buffer sized for the whole answer.
 
-The passes run through `LeanGPT2` (methods/_gpt2.py) over the backbone's own blocks: a
-padding column as a query sees itself, so leading padding never makes a fully masked attention
-row (see that module).
+The training passes are `GPT.extend` (the keys and values of earlier passes concatenated, in the
+graph), the generation passes `GPT.step` (a KVCache written in place); in both a padding column
+as a query sees itself, so leading padding never makes a fully masked attention row (see
+baselines/models/gpt.py).
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ import torch
 from torch import Tensor, nn
 
 from baselines.format import Example, question_text
-from baselines.generation import fit_new_tokens, greedy_loop, left_pad, positions_from_mask
-from baselines.methods._gpt2 import Buffer, LeanGPT2
-from baselines.methods.engines.token import answer_ids, ids
+from baselines.generation import fit_new_tokens, greedy_decode, left_pad, positions_from_mask
+from baselines.methods.engines.token import answer_ids, ids, is_right_padded
+from baselines.models.gpt import GPT, KVCache
 
 
 def example_parts(tokenizer, example: Example) -> tuple[list[int], list[list[int]], list[int]]:
@@ -73,12 +74,7 @@ class PassesOutput:
     final_layers: tuple[Tensor, ...] | None  # per-layer hidden states of the last pass (on request)
 
 
-def is_right_padded(mask: Tensor) -> bool:
-    """True when every row's real tokens come first (mask [B, T] never rises from 0 to 1)."""
-    return bool((mask[:, 1:] <= mask[:, :-1]).all()) if mask.shape[1] > 1 else True
-
-
-def run_latent_passes(lean: LeanGPT2, embeds: Tensor, mask: Tensor, start: int, n_latent: Tensor,
+def run_latent_passes(gpt: GPT, embeds: Tensor, mask: Tensor, start: int, n_latent: Tensor,
                       project: nn.Module | None = None, output_hidden_states: bool = False) -> PassesOutput:
     """The KV-cached multi-pass forward over a batch whose thoughts start at column `start`.
 
@@ -92,53 +88,32 @@ def run_latent_passes(lean: LeanGPT2, embeds: Tensor, mask: Tensor, start: int, 
     max_n = int(n_latent.max()) if n_latent.numel() else 0
     if max_n == 0:
         # right padding only: real queries never reach a padding key, so plain causal attention
-        out = lean.forward(embeds, positions, None if is_right_padded(mask) else valid,
-                           output_hidden_states=output_hidden_states)
-        return PassesOutput(out.hidden, 1, batch * width, 0, out.hidden_states)
+        out = gpt.extend(embeds, positions, None if is_right_padded(mask) else valid, output_states=output_hidden_states)
+        return PassesOutput(out.hidden, 1, batch * width, 0, out.states)
 
     def feed(state: Tensor) -> Tensor:  # [B, D] -> [B, D]
         return project(state) if project is not None else state
 
-    out = lean.forward(embeds[:, :start], positions[:, :start], valid[:, :start])
+    out = gpt.extend(embeds[:, :start], positions[:, :start], valid[:, :start])
     chunks = [out.hidden]
     cache, previous = out.cache, out.hidden[:, -1]  # previous [B, D]
     for t in range(max_n - 1):
         col = start + t
         x = torch.where((n_latent > t)[:, None], feed(previous), embeds[:, col])[:, None]  # [B, 1, D]
-        out = lean.forward(x, positions[:, col: col + 1], valid[:, : col + 1], cache)
+        out = gpt.extend(x, positions[:, col: col + 1], valid[:, : col + 1], cache)
         chunks.append(out.hidden)
         cache, previous = out.cache, out.hidden[:, -1]
     col = start + max_n - 1
     first = torch.where((n_latent >= max_n)[:, None], feed(previous), embeds[:, col])  # [B, D]
     x = torch.cat([first[:, None], embeds[:, col + 1:]], dim=1)  # [B, W-col, D]
-    out = lean.forward(x, positions[:, col:], valid, cache, output_hidden_states=output_hidden_states)
+    out = gpt.extend(x, positions[:, col:], valid, cache, output_states=output_hidden_states)
     chunks.append(out.hidden)
     # the passes partition the columns: every column is computed once
-    return PassesOutput(torch.cat(chunks, dim=1), max_n + 1, batch * width, col, out.hidden_states)
+    return PassesOutput(torch.cat(chunks, dim=1), max_n + 1, batch * width, col, out.states)
 
 
 @torch.no_grad()
-def greedy_from(lean: LeanGPT2, x: Tensor, positions: Tensor, valid: Tensor, buffer: Buffer, *,
-                max_new_tokens: int, eos_id: int, pad_id: int) -> tuple[Tensor, Tensor]:
-    """Greedy continuation after the columns x [B, T, D] (positions [B, T]; valid [B, length+T]
-    over the buffer's columns and these). Each pass computes the logits of its last column only.
-    Returns tokens [B, N] (pad_id after a row's eos) and n_generated [B] (eos included); a row
-    spends one backbone pass per generated token."""
-    backbone = lean.model
-
-    def next_logits(columns: Tensor) -> Tensor:
-        nonlocal positions, valid
-        hidden = lean.step(columns, positions, valid, buffer)  # [B, t, D]
-        positions = positions[:, -1:] + 1
-        valid = torch.cat([valid, valid.new_ones(valid.shape[0], 1)], dim=1)
-        return backbone.lm_head(hidden[:, -1])
-
-    return greedy_loop(next_logits, x, backbone.get_input_embeddings(), max_new_tokens=max_new_tokens,
-                       eos_id=eos_id, pad_id=pad_id)
-
-
-@torch.no_grad()
-def generate_with_thoughts(lean: LeanGPT2, prompts: list[list[int]], n_thoughts: int, suffix: list[int],
+def generate_with_thoughts(gpt: GPT, prompts: list[list[int]], n_thoughts: int, suffix: list[int],
                            max_new_tokens: int, eos_id: int, pad_id: int,
                            project: nn.Module | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Batched greedy answers after `n_thoughts` continuous thoughts.
@@ -149,16 +124,15 @@ def generate_with_thoughts(lean: LeanGPT2, prompts: list[list[int]], n_thoughts:
     cache is one buffer sized for the whole answer.
     Returns tokens [B, N], n_generated [B], forward_passes [B], positions [B].
     """
-    backbone = lean.model
-    device = next(backbone.parameters()).device
-    embed = backbone.get_input_embeddings()
+    device = gpt.wte.weight.device
+    embed = gpt.wte
     ids, mask = left_pad(prompts, pad_id, device)  # [B, P]
     batch, width = ids.shape
     prompt_len = mask.sum(1)  # [B]
     last = int(prompt_len.max()) - 1 + n_thoughts + len(suffix)  # the prompt, thoughts and suffix
-    max_new_tokens = fit_new_tokens(max_new_tokens, last, backbone.config.n_positions, "the prompt with its thoughts")
+    max_new_tokens = fit_new_tokens(max_new_tokens, last, gpt.config.n_positions, "the prompt with its thoughts")
     valid = mask.bool()
-    buffer = Buffer(capacity=width + n_thoughts + len(suffix) + max_new_tokens, keys=[], values=[])
+    cache = KVCache(capacity=width + n_thoughts + len(suffix) + max_new_tokens)
     suffix_embeds = embed(torch.tensor(suffix, dtype=torch.long, device=device))[None].expand(batch, -1, -1)
     ones = valid.new_ones(batch, len(suffix) + (1 if n_thoughts else 0))
     if n_thoughts == 0:
@@ -166,33 +140,35 @@ def generate_with_thoughts(lean: LeanGPT2, prompts: list[list[int]], n_thoughts:
         x, positions = torch.cat([embed(ids), suffix_embeds], dim=1), positions_from_mask(valid)
     else:
         positions = positions_from_mask(mask)
-        hidden = lean.step(embed(ids), positions, valid, buffer)
+        hidden = gpt.step(embed(ids), positions, valid, cache)
         state, last = hidden[:, -1:], positions[:, -1:]  # state [B, 1, D]
         for _ in range(n_thoughts - 1):
             valid = torch.cat([valid, valid.new_ones(batch, 1)], dim=1)
             last = last + 1
-            state = lean.step(project(state) if project is not None else state, last, valid, buffer)
+            state = gpt.step(project(state) if project is not None else state, last, valid, cache)
         thought = project(state) if project is not None else state
         x = torch.cat([thought, suffix_embeds], dim=1)  # [B, 1+S, D]
         valid = torch.cat([valid, ones], dim=1)
         positions = last + torch.arange(1, x.shape[1] + 1, device=device)[None]
-    tokens, n_gen = greedy_from(lean, x, positions, valid, buffer, max_new_tokens=max_new_tokens,
-                                eos_id=eos_id, pad_id=pad_id)
+    tokens, n_gen, _ = greedy_decode(gpt, x, valid, cache, positions, max_new_tokens=max_new_tokens,
+                                     eos_id=eos_id, pad_id=pad_id)
     # prompt + thoughts + suffix, then one new position per later pass
     return tokens, n_gen, n_gen + n_thoughts, prompt_len + n_thoughts + len(suffix) + n_gen - 1
 
 
 class LatentModel(nn.Module):
-    """The backbone, the lean passes over its blocks, and the two steps every continuous-thought
-    training forward starts with: realign the batch (`prepare`), run the KV-cached passes (`run`).
-    A method's model subclasses it and adds `forward` (its loss)."""
+    """The backbone and the two steps every continuous-thought training forward starts with:
+    realign the batch (`prepare`), run the KV-cached passes (`run`). A method's model subclasses
+    it and adds `forward` (its loss). compile=True compiles the backbone's blocks for the
+    training passes (CUDA only; the same function)."""
 
-    def __init__(self, backbone: nn.Module, *, latent_id: int, bot_id: int, pad_id: int, feedback: bool,
+    def __init__(self, backbone: GPT, *, latent_id: int, bot_id: int, pad_id: int, feedback: bool,
                  compile: bool = False):
         super().__init__()
         self.backbone = backbone
         self.latent_id, self.bot_id, self.pad_id, self.feedback = latent_id, bot_id, pad_id, feedback
-        self.lean = LeanGPT2(backbone, compile=compile)  # the passes over the backbone's own blocks
+        if compile:
+            backbone.compile_blocks()
 
     def prepare(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor | None = None,
                 extras: tuple[tuple[Tensor, int], ...] = ()):
@@ -220,6 +196,6 @@ class LatentModel(nn.Module):
 
     def run(self, input_ids: Tensor, mask: Tensor, start: int, n_latent: Tensor,
             project: nn.Module | None = None, output_hidden_states: bool = False) -> PassesOutput:
-        embeds = self.backbone.get_input_embeddings()(input_ids)  # [B, W, D]
-        return run_latent_passes(self.lean, embeds, mask, start, n_latent, project,
+        embeds = self.backbone.wte(input_ids)  # [B, W, D]
+        return run_latent_passes(self.backbone, embeds, mask, start, n_latent, project,
                                  output_hidden_states)

@@ -7,18 +7,22 @@ is the backbone with a next-token loss, generation is plain greedy decoding.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from baselines.format import ANSWER_MARKER, Example, question_text
-from baselines.generation import decode_rows, greedy_decode, left_pad
+from baselines.generation import decode_rows, greedy_decode, left_pad, positions_from_mask
 from baselines.methods.base import Generation, Method, StepOutput
+from baselines.models.gpt import GPT
 
 
-def scored_loss(lm_head: nn.Module, hidden: Tensor, labels: Tensor) -> Tensor:
+def scored_loss(lm_head: Callable[[Tensor], Tensor], hidden: Tensor, labels: Tensor) -> Tensor:
     """Mean next-token cross-entropy; logits are computed on scored positions only.
 
+    lm_head: final hidden states [K, D] -> logits [K, V] (the backbone's `head`);
     hidden [B, T, D], labels [B, T] with -100 on positions that are not predicted.
     """
     targets = labels[:, 1:]  # [B, T-1]
@@ -27,17 +31,28 @@ def scored_loss(lm_head: nn.Module, hidden: Tensor, labels: Tensor) -> Tensor:
     return F.cross_entropy(logits.float(), targets[keep])
 
 
-class TokenLM(nn.Module):
-    """The backbone trained with next-token loss on the labelled positions (one forward pass)."""
+def is_right_padded(mask: Tensor) -> bool:
+    """True when every row's real tokens come first (mask [B, T] never rises from 0 to 1)."""
+    return bool((mask[:, 1:] <= mask[:, :-1]).all()) if mask.shape[1] > 1 else True
 
-    def __init__(self, backbone: nn.Module):
+
+class TokenLM(nn.Module):
+    """The backbone trained with next-token loss on the labelled positions (one forward pass).
+    compile=True compiles the backbone's blocks for the pass (CUDA only; the same function)."""
+
+    def __init__(self, backbone: GPT, compile: bool = False):
         super().__init__()
         self.backbone = backbone
+        if compile:
+            backbone.compile_blocks()
 
     def forward(self, input_ids: Tensor, labels: Tensor, attention_mask: Tensor, **_) -> StepOutput:
-        # right-padded batch: positions 0..T-1 are the true positions of every row
-        out = self.backbone.transformer(input_ids=input_ids, attention_mask=attention_mask)
-        loss = scored_loss(self.backbone.lm_head, out.last_hidden_state, labels)
+        embeds = self.backbone.wte(input_ids)  # [B, T, D]
+        # right padding (the harness's): real queries never reach a padding key, so plain causal
+        # attention (the flash kernel) is exact on every real token
+        key_valid = None if is_right_padded(attention_mask) else attention_mask.bool()
+        out = self.backbone.extend(embeds, positions_from_mask(attention_mask), key_valid)
+        loss = scored_loss(self.backbone.head, out.hidden, labels)
         # padding is computed too, so it counts (compute.py)
         return StepOutput(loss=loss, forward_passes=1, positions=input_ids.numel())
 
@@ -67,7 +82,7 @@ def generate(method: Method, model: TokenLM, questions: list[Example], prompt_mi
     device = next(backbone.parameters()).device
     prompts = [ids(tokenizer, question_text(q)) + prompt_middle for q in questions]
     prompt_ids, mask = left_pad(prompts, tokenizer.pad_token_id, device)  # [B, P]
-    embeds = backbone.get_input_embeddings()(prompt_ids)  # [B, P, D]
+    embeds = backbone.wte(prompt_ids)  # [B, P, D]
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
     tokens, n_gen, passes = greedy_decode(backbone, embeds, mask, max_new_tokens=method.config.max_new_tokens,
                                           eos_id=eos, pad_id=pad)
@@ -100,7 +115,7 @@ class TokenLevelMethod(Method):
     def latent_steps(self, budget: int | None) -> int:
         return 0
 
-    def build_model(self, backbone: nn.Module) -> TokenLM:
+    def build_model(self, backbone: GPT) -> TokenLM:
         return TokenLM(backbone)
 
     def encode(self, example: Example, stage: int) -> dict[str, list[int]]:
