@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 import torch
-from transformers import GPT2LMHeadModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -26,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _gpu import command_line, device_name, median, print_table, time_ms, versions, write_result  # noqa: E402
 
 from baselines.attention import attention_kernels  # noqa: E402
-from baselines.backbone import SIZES, BackboneConfig, gpt2_config  # noqa: E402
+from baselines.backbone import SIZES, BackboneConfig, build_backbone  # noqa: E402
 from baselines.compute import Work, work_flops  # noqa: E402
 from baselines.generation import greedy_decode  # noqa: E402
 from baselines.methods.mdm import denoise  # noqa: E402
@@ -61,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     model = Denoiser(DenoiserConfig(vocab_size=VOCAB, n_positions=256, n_layer=n_layer, n_embd=n_embd,
                                     n_head=n_head)).to(device).eval()
-    ar = GPT2LMHeadModel(gpt2_config(BackboneConfig(args.model_size, 256), VOCAB, pad_id=1, eos_id=2)).to(device).eval()
-    ar.config._attn_implementation = "sdpa"
+    ar = build_backbone(BackboneConfig(args.model_size, 256), VOCAB).to(device).eval()  # the AR model: our GPT
     rows = []
     for batch in [int(b) for b in args.batch_sizes.split(",")]:
         prompts = [[3 + (i * 7 + j) % (VOCAB - 3) for j in range(PROMPT)] for i in range(batch)]
@@ -85,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def ar_answer():
             with torch.no_grad(), autocast(device):
-                embeds = ar.get_input_embeddings()(embeds_ids)
+                embeds = ar.wte(embeds_ids)
                 mask = torch.ones_like(embeds_ids)
                 return greedy_decode(ar, embeds, mask, max_new_tokens=SPAN, eos_id=VOCAB + 5, pad_id=1)
 
