@@ -176,6 +176,8 @@ def kernel_status(device: torch.device | str, kernel: str = "auto") -> str:
         return "torch (chosen)"
     if torch.device(device).type != "cuda":
         return "torch (fla needs CUDA)"
+    if kernel == "auto" and _fla()[0] is not None and not _fla_checked(torch.device(device)):
+        return f"torch (fla failed its check: {_FLA_FAILED[-1]})"[:300]
     if _FLA_FAILED and kernel == "auto":
         return f"torch (fla failed at run time: {_FLA_FAILED[0]})"[:300]
     return _fla()[1]
@@ -191,6 +193,40 @@ def delta_rule_fla(q: Tensor, k: Tensor, v: Tensor, g: Tensor, beta: Tensor, sca
     o, state = kernel(q.to(dtype), k.to(dtype), v.to(dtype), g.float(), beta.to(dtype), scale=scale,
                       initial_state=state, output_final_state=True, chunk_size=chunk_size)
     return o.to(v.dtype), state.float()
+
+
+@lru_cache(maxsize=None)
+def _fla_checked(device: torch.device) -> bool:
+    """Whether fla's kernel runs forward *and backward* on `device` and agrees with the plain form
+    (checked once per device on a small random batch). Some fla releases refuse a backward pass on
+    some Triton versions and GPUs only when it runs (after the forward succeeded), so "auto" checks
+    both before it trains with the kernel; a failure is recorded and the plain form is used."""
+    generator = torch.Generator(device="cpu").manual_seed(0)
+
+    def inputs():
+        shape = (2, 64, 2, 16)  # [B, T, H, K]
+        q, k = (F.normalize(torch.randn(shape, generator=generator), dim=-1).to(device) for _ in range(2))
+        v = torch.randn(shape, generator=generator).to(device)
+        g = F.logsigmoid(torch.randn(shape[:3], generator=generator)).to(device)
+        beta = torch.rand(shape[:3], generator=generator).to(device) * 2
+        return [t.requires_grad_() for t in (q, k, v, g, beta)]
+
+    try:
+        fast, plain = inputs(), None
+        generator.manual_seed(0)
+        plain = inputs()
+        o_fast, _ = delta_rule_fla(*fast, scale=0.25, chunk_size=16)
+        o_plain, _ = delta_rule_chunked(*plain, scale=0.25, chunk_size=16)
+        o_fast.float().square().sum().backward()
+        o_plain.float().square().sum().backward()
+        for a, b in zip([o_fast] + [t.grad for t in fast], [o_plain] + [t.grad for t in plain]):
+            if not torch.allclose(a.float(), b.float(), rtol=2e-2, atol=2e-2):
+                raise RuntimeError(f"fla's kernel disagrees with the plain form by {float((a - b).abs().max()):.3g}")
+    except Exception as exc:  # missing backward, wrong results, or a kernel that does not build here
+        _FLA_FAILED.append(f"{type(exc).__name__}: {exc}")
+        warnings.warn(f"fla's kernel failed its check on {device} ({_FLA_FAILED[-1][:200]}); using the plain PyTorch form")
+        return False
+    return True
 
 
 # -- the model ------------------------------------------------------------------------------------
@@ -232,7 +268,7 @@ class GatedDeltaMixer(nn.Module):
         if form == "recurrent":
             o, state = delta_rule_recurrent(q, k, v, g, beta, self.scale, state)
         elif self.config.kernel == "fla" or (self.config.kernel == "auto" and x.is_cuda and _fla()[0] is not None
-                                             and not _FLA_FAILED):
+                                             and not _FLA_FAILED and _fla_checked(x.device)):
             try:
                 o, state = delta_rule_fla(q, k, v, g, beta, self.scale, state, self.config.chunk_size)
             except Exception as exc:  # a kernel that imports but does not run here: "auto" falls back, said once

@@ -176,3 +176,35 @@ def test_methods_report_recurrent_and_causal_work():
         assert (model.shape.state_size > 0) == (kind == "recurrent")
     with pytest.raises(ValueError, match="n_layer=-1"):
         get_method("transformer")(get_method("transformer").Config(n_layer=-1), tok).build_model(backbone)
+
+
+def test_auto_kernel_falls_back_when_the_fast_kernel_fails_its_backward(monkeypatch):
+    """A kernel whose forward runs but whose backward refuses (as some fla releases do on some
+    Triton versions) is found by the check before training, and the plain form is used."""
+    import warnings
+
+    from baselines.models import deltanet
+
+    class ForwardOnly(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, grad):
+            raise RuntimeError("this kernel's backward is refused on this GPU")
+
+    def fla_like(q, k, v, g, beta, scale, state=None, chunk_size=64):
+        o, s = deltanet.delta_rule_chunked(q, k, v, g, beta, scale, state, chunk_size)
+        return ForwardOnly.apply(o), s
+
+    monkeypatch.setattr(deltanet, "delta_rule_fla", fla_like)
+    monkeypatch.setattr(deltanet, "_FLA_FAILED", [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert deltanet._fla_checked.__wrapped__(torch.device("cpu")) is False
+    assert "backward is refused" in deltanet._FLA_FAILED[-1]
+    monkeypatch.setattr(deltanet, "_FLA_FAILED", [])
+    monkeypatch.setattr(deltanet, "delta_rule_fla", lambda q, k, v, g, beta, scale, state=None, chunk_size=64:
+                        deltanet.delta_rule_chunked(q, k, v, g, beta, scale, state, chunk_size))
+    assert deltanet._fla_checked.__wrapped__(torch.device("cpu")) is True  # a kernel that agrees passes
