@@ -52,7 +52,7 @@ def model_params(method: str, config: dict, vocab: int, n_positions: int) -> int
 def task_chance(task: dict) -> float:
     from baselines.tasks import get_task
 
-    return float(get_task(task["name"], **task["options"]).chance)
+    return float(get_task(task["name"], **task["options"]).chance_accuracy())
 
 
 def provenance(runs: list[dict]) -> dict:

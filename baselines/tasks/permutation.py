@@ -19,7 +19,7 @@ import random
 from pathlib import Path
 from typing import ClassVar
 
-from baselines.tasks._state import COMMON, StateTrackingTask
+from baselines.tasks._state import StateTrackingTask
 from baselines.tasks.base import Example
 
 LETTERS = "abcdefghij"
@@ -40,7 +40,8 @@ class Permutation(StateTrackingTask):
     version: ClassVar[int] = 1
     description: ClassVar[str] = ("Word problems of S3 or S5 (option group): the product of a sequence of "
                                   "permutations, trained at lengths 1..length, tested at test_length.")
-    defaults: ClassVar[dict] = {**COMMON, "group": "s5"}
+    defaults: ClassVar[dict] = {"length": 16, "test_length": 0, "group": "s5"}  # literal: the registry reads it
+    chance: ClassVar[float | None] = None  # 1 / |group|: chance_accuracy()
 
     def __init__(self, data_dir: str | Path | None = None, **options):
         super().__init__(data_dir, **options)
@@ -49,6 +50,9 @@ class Permutation(StateTrackingTask):
             raise ValueError(f"task permutation: group={self.options['group']!r}; expected one of {sorted(GROUPS)}")
         self.options["group"] = group
         self.elements = list(itertools.permutations(range(GROUPS[group])))
+
+    def chance_accuracy(self) -> float:
+        return 1.0 / len(self.elements)
 
     def make(self, rng: random.Random, length: int) -> Example:
         sequence = [rng.choice(self.elements) for _ in range(length)]

@@ -23,6 +23,8 @@ NAMES = ("even", "odd")
 class StateParity(StateTrackingTask):
     name: ClassVar[str] = "state_parity"
     version: ClassVar[int] = 1
+    chance: ClassVar[float | None] = 0.5  # the answer is one bit
+    defaults: ClassVar[dict] = {"length": 16, "test_length": 0}  # literal: the registry reads it
     description: ClassVar[str] = ("Parity of a bit string, trained at lengths 1..length and tested at test_length "
                                   "(state tracking in Z2; chance 1/2).")
 

@@ -101,7 +101,8 @@ def read_inputs(papers_dir: Path, results_dir: Path, benchmarks_dir: Path, metho
         benchmarks=read_benchmarks(benchmarks_dir),
         example_yaml=EXAMPLE_PAPER.read_text(encoding="utf-8") if EXAMPLE_PAPER.is_file() else "",
         schema_json=schema_json,
-        watch=[p for p in (papers_dir, results_dir, benchmarks_dir, METHODS_DIR, TASKS_DIR) if p.is_dir()],
+        watch=[p for p in (papers_dir, results_dir, benchmarks_dir, *registry.method_dirs(), *registry.task_dirs())
+               if p.is_dir()],
     )
 
 

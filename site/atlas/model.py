@@ -1,6 +1,6 @@
 """What the pages show, computed once from the inputs: indexes, related papers, baselines to run.
 
-Nothing here produces text; atlas_pages.py renders these objects with the templates.
+Nothing here produces text; atlas/pages.py renders these objects with the templates.
 """
 
 from __future__ import annotations

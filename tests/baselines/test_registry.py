@@ -47,7 +47,7 @@ REVERSED_COT = textwrap.dedent('''
             return self.ids("".join(step + "\\n" for step in reversed(example.steps))), True
 ''')
 
-# A real task, one file: addition of two k-digit numbers, answer only.
+# A real task, one file (pair_sum): addition of two k-digit numbers, answer only.
 ADDITION = textwrap.dedent('''
     """Addition of two k-digit numbers (digits least significant first, no steps but the carry line)."""
 
@@ -59,7 +59,7 @@ ADDITION = textwrap.dedent('''
 
 
     class Addition(Task):
-        name: ClassVar[str] = "addition"
+        name: ClassVar[str] = "pair_sum"
         version: ClassVar[int] = 1
         description: ClassVar[str] = "k-digit addition"
         defaults: ClassVar[dict] = {"digits": 2}
@@ -71,7 +71,7 @@ ADDITION = textwrap.dedent('''
         def generate(self, split, n, seed):
             if split not in ("train", "valid", "test"):
                 raise ValueError(f"unknown split {split!r}")
-            rng = random.Random(f"addition/{split}/{seed}")
+            rng = random.Random(f"pair_sum/{split}/{seed}")
             k = int(self.options["digits"])
             out = []
             for _ in range(n):
@@ -87,7 +87,7 @@ def extra(tmp_path, monkeypatch):
     methods.mkdir()
     tasks.mkdir()
     (methods / "reversed_cot.py").write_text(REVERSED_COT, encoding="utf-8")
-    (tasks / "addition.py").write_text(ADDITION, encoding="utf-8")
+    (tasks / "pair_sum.py").write_text(ADDITION, encoding="utf-8")
     monkeypatch.setenv(registry.METHOD_DIRS_ENV, str(methods))
     monkeypatch.setenv(registry.TASK_DIRS_ENV, str(tasks))
     return tmp_path
@@ -159,27 +159,27 @@ def test_a_method_and_a_task_added_as_one_file_each_appear_everywhere(extra, tmp
     assert get_method("reversed_cot").name == "reversed_cot"
     assert "reversed_cot" in [s.method for s in suite("smoke")]
     assert "reversed_cot" in known_methods()
-    assert get_task("addition", digits=3).examples("test", 2, 0)[0].question.count("+") == 1
+    assert get_task("pair_sum", digits=3).examples("test", 2, 0)[0].question.count("+") == 1
     assert main(["bench", "ls", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
     assert "reversed_cot" in {m["name"] for m in listing["methods"]}
-    assert "addition" in {t["name"] for t in listing["tasks"]}
+    assert "pair_sum" in {t["name"] for t in listing["tasks"]}
     # the smoke suite runs it end to end, on the new task too
     results = tmp_path / "results"
     common = ["--device", "cpu", "--results-dir", str(results), "--checkpoint-dir", str(tmp_path / "ck"), "--no-progress"]
     assert main(["bench", "run", "--suite", "smoke", "--method", "reversed_cot", *common]) == 0
-    assert main(["bench", "run", "--suite", "smoke", "--method", "reversed_cot", "--task", "addition", *common]) == 0
-    assert sorted(p.parent.parent.name for p in results.glob("*/reversed_cot/*.json")) == ["addition", "multiplication"]
+    assert main(["bench", "run", "--suite", "smoke", "--method", "reversed_cot", "--task", "pair_sum", *common]) == 0
+    assert sorted(p.parent.parent.name for p in results.glob("*/reversed_cot/*.json")) == ["multiplication", "pair_sum"]
     # the site lists its page
     sys.path.insert(0, str(REPO / "site"))
     try:
-        from atlas_inputs import load_inputs
+        from atlas.inputs import load_inputs
 
         inputs = load_inputs()
     finally:
         sys.path.remove(str(REPO / "site"))
     assert inputs.methods["reversed_cot"].summary.startswith("Reversed chain of thought")
-    assert "addition" in inputs.tasks and (extra / "methods") in inputs.watch
+    assert "pair_sum" in inputs.tasks and (extra / "methods") in inputs.watch
 
 
 @pytest.mark.slow
