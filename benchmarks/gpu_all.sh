@@ -9,7 +9,8 @@
 # stopped after ALL_DEADLINE_S seconds (default 560). At the end OUT_DIR/all.tgz holds results/ and
 # benchmarks/results/ (what the studies wrote there) plus every part's folder and log, and
 # OUT_DIR/summary.txt the last lines of every log. Wheels in .whl/ (packages the GPU machine
-# lacks, e.g. pydantic) are installed into /tmp/site first.
+# lacks, e.g. pydantic) are installed into /tmp/site first. The copied tree's .git may be stale:
+# set LATENT_GIT_COMMIT to the commit of the tree you send, so that every result records it.
 set -uo pipefail
 out=${1:?usage: benchmarks/gpu_all.sh OUT_DIR SCRIPT [SCRIPT ...]}
 shift
@@ -19,6 +20,7 @@ if compgen -G ".whl/*.whl" >/dev/null; then
     && export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 fi
 export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
+[ -n "${LATENT_GIT_COMMIT:-}" ] || echo "warning: LATENT_GIT_COMMIT is not set; results record the copied tree's .git" >&2
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$out/summary.txt"
 start=$(date +%s)
 pids=()
