@@ -280,3 +280,17 @@ def test_generated_pages_link_to_their_source_on_the_repository(tab):
     page.goto(server + "baselines/coconut/")
     hrefs = page.eval_on_selector_all("article a", "els => els.map(e => e.href)")
     assert FIXTURE_REPO_URL + "/blob/main/baselines/methods/coconut.py" in hrefs
+
+
+def test_study_page_shows_its_plots(tab):
+    """The fixture study's SVG plot and its PNG-only plot load (decoded, with a width) and are seen."""
+    page, watch, server = tab
+    page.goto(server + "results/studies/toy-ladder/")
+    page.wait_for_load_state("load")
+    for src, width in (("ladder.svg", 240), ("loss.png", 16)):
+        img = page.locator(f'article img[src="{src}"]')
+        assert img.is_visible(), src
+        assert img.get_attribute("alt"), src
+        assert img.evaluate("el => el.complete && el.naturalWidth") == width, src
+    assert any(url.endswith("/results/studies/toy-ladder/ladder.svg") for url in watch.requests)
+    assert page.locator(".admonition-title", has_text="Incomplete: fewer than 3 seeds").is_visible()
