@@ -1,11 +1,11 @@
 """The MkDocs event handlers of the site, bound by site/hooks.py.
 
 The pages are generated in memory (no files are written into the docs folder): on_config reads
-every input and adds the taxonomy to the navigation, on_files adds the generated pages and
-downloads, on_page_markdown gives generated pages their edit link, on_page_content and
-on_page_context put the pages' pre-rendered HTML blocks in place (see pages.Blocks), on_serve
-watches the inputs. Hooks run after the plugins, so on_page_context sees the page after search
-indexed it.
+every input and adds the taxonomy to the navigation, on_files adds the generated pages, the
+downloads and the studies' plots and data files, on_page_markdown gives generated pages their
+edit link, on_page_content and on_page_context put the pages' pre-rendered HTML blocks in place
+(see pages.Blocks), on_serve watches the inputs. Hooks run after the plugins, so on_page_context
+sees the page after search indexed it.
 
 `AtlasHooks(load)` takes the function that reads the inputs: the hook passes the one that reads
 the repository, tests pass their own.
@@ -23,7 +23,7 @@ from mkdocs.structure.files import File, Files
 
 from atlas.inputs import InputError, Inputs
 from atlas.model import REPO_BRANCH, SiteModel
-from atlas.pages import download_files, insert_blocks, render_pages
+from atlas.pages import download_files, insert_blocks, render_pages, study_files
 from catalog.load import CatalogError
 
 log = logging.getLogger("mkdocs.hooks.atlas")
@@ -59,7 +59,7 @@ class AtlasHooks:
             if files.get_file_from_path(src_uri) is not None:
                 raise PluginError(f"site/docs/{src_uri} would be replaced by a generated page; remove or rename it")
             files.append(File.generated(config, src_uri, content=text))
-        for src_uri, data in download_files(self.inputs).items():
+        for src_uri, data in {**download_files(self.inputs), **study_files(self.inputs.studies)}.items():
             files.append(File.generated(config, src_uri, content=data))
         log.info(f"generated {len(rendered.pages)} pages from {len(model.papers)} papers and {len(self.inputs.results)} runs")
         return files

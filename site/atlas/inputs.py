@@ -4,7 +4,8 @@
 - the baseline methods and tasks: modules in baselines/methods and baselines/tasks, read with
   `ast` (docstring, class attributes, the config dataclass), never imported,
 - the harness results (results/<task>/<method>/<run_id>.json, read with baselines/results.py),
-- recorded benchmark figures (benchmarks/results/*.json).
+- recorded benchmark figures (benchmarks/results/*.json),
+- the studies (results/studies/<study>/: README, summary.json, plots, table.md).
 
 `load_inputs()` reads the repository (its folders can be pointed elsewhere with
 LATENT_PAPERS_DIR, LATENT_RESULTS_DIR and LATENT_BENCHMARKS_DIR); `read_inputs` takes the folders
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from baselines import registry
@@ -24,6 +25,7 @@ from baselines.results import Result, ResultError, read_result
 from catalog import METHODS_DIR, PAPERS_DIR, REPO_ROOT, RESULTS_DIR, SCHEMA_FILE
 from catalog.load import Catalog, load_catalog
 
+STUDIES_DIR = "studies"  # under the results folder: results/studies/<study>/
 TASKS_DIR = REPO_ROOT / "baselines" / "tasks"
 BENCHMARKS_DIR = REPO_ROOT / "benchmarks" / "results"
 EXAMPLE_PAPER = PAPERS_DIR / "hao2024training.yaml"
@@ -43,6 +45,27 @@ class Inputs:
     example_yaml: str
     schema_json: str
     watch: list[Path]  # folders `mkdocs serve` should watch
+    studies: list[Study] = field(default_factory=list)
+
+
+@dataclass
+class Study:
+    """One folder of results/studies/: what it holds, read but not interpreted (atlas/studies.py
+    does that)."""
+
+    name: str  # the folder name
+    folder: Path
+    readme: str  # README.md, "" when there is none
+    plots: list[str]  # file names: the SVG of each plot, the PNG where there is no SVG
+    table: str  # table.md, "" when there is none
+    summary: dict | None  # summary.json, None when there is none
+    data_files: list[str]  # the JSON files at the top of the folder (summary.json included)
+    run_files: int  # per-run Result files under runs/
+
+    @property
+    def has_results(self) -> bool:
+        """A summary, run files or other data: the study has been run (at least in part)."""
+        return self.summary is not None or self.run_files > 0 or bool(self.data_files)
 
 
 def env_path(name: str, default: Path) -> Path:
@@ -83,9 +106,12 @@ def load_inputs() -> Inputs:
     )
 
 
-def read_inputs(papers_dir: Path, results_dir: Path, benchmarks_dir: Path, methods=read_methods, tasks=read_tasks) -> Inputs:
+def read_inputs(
+    papers_dir: Path, results_dir: Path, benchmarks_dir: Path, methods=read_methods, tasks=read_tasks, studies=None
+) -> Inputs:
     """Every input read from the folders given; `methods()` and `tasks()` list the implemented
-    methods and tasks."""
+    methods and tasks, `studies(folder)` reads the studies (default: `read_studies`)."""
+    studies = studies or read_studies
     catalog = load_catalog(papers_dir, methods_dir=METHODS_DIR)
     if SCHEMA_FILE.is_file():
         schema_json = SCHEMA_FILE.read_text(encoding="utf-8")
@@ -101,6 +127,7 @@ def read_inputs(papers_dir: Path, results_dir: Path, benchmarks_dir: Path, metho
         benchmarks=read_benchmarks(benchmarks_dir),
         example_yaml=EXAMPLE_PAPER.read_text(encoding="utf-8") if EXAMPLE_PAPER.is_file() else "",
         schema_json=schema_json,
+        studies=studies(results_dir / STUDIES_DIR),
         watch=[p for p in (papers_dir, results_dir, benchmarks_dir, *registry.method_dirs(), *registry.task_dirs())
                if p.is_dir()],
     )
@@ -133,3 +160,52 @@ def read_benchmarks(folder: Path) -> list[tuple[str, dict]]:
             raise InputError(f"{path}: expected a JSON object at the top level")
         out.append((path.stem, data))
     return out
+
+
+def read_studies(root: Path) -> list[Study]:
+    """Every study folder under root (results/studies), sorted by name; a summary.json that is not
+    a JSON object is an InputError naming the file. The runs/ folder is only counted (its Results
+    are not rendered one by one)."""
+    out = []
+    if not root.is_dir():
+        return out
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files = {p.name: p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")}
+        svgs = {p.stem for p in files.values() if p.suffix == ".svg"}
+        plots = sorted(
+            name for name, p in files.items() if p.suffix == ".svg" or (p.suffix == ".png" and p.stem not in svgs)
+        )
+        summary = None
+        if "summary.json" in files:
+            summary = _read_json_object(files["summary.json"])
+        runs = folder / "runs"
+        out.append(
+            Study(
+                name=folder.name,
+                folder=folder,
+                readme=_read_text(files["README.md"]) if "README.md" in files else "",
+                plots=plots,
+                table=_read_text(files["table.md"]) if "table.md" in files else "",
+                summary=summary,
+                data_files=sorted(name for name, p in files.items() if p.suffix == ".json"),
+                run_files=sum(1 for p in runs.rglob("*.json") if not p.name.startswith(".")) if runs.is_dir() else 0,
+            )
+        )
+    return out
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+
+
+def _read_json_object(path: Path) -> dict:
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object at the top level")
+    return data

@@ -20,9 +20,10 @@ from markupsafe import Markup
 
 from atlas import charts as atlas_charts
 from atlas import benchmarks, tables
-from atlas.inputs import Inputs
+from atlas.inputs import Inputs, Study
 from atlas.model import SiteModel
 from atlas.results import headline, is_too_short, measured, reproduce
+from atlas.studies import study_page
 from atlas.results_text import SHORT_NOTE, accuracy_cell, interval_cell, knob_words, leaderboard_bars
 from atlas.text import (
     code_fence,
@@ -261,7 +262,11 @@ def render_pages(model: SiteModel, directory_urls: bool = True) -> Rendered:
     render("baselines/index.md", "baselines_index.md.j2")
     for method in model.methods.values():
         render(f"baselines/{method.name}.md", "baseline.md.j2", f"baselines/methods/{method.name}.py", method=method)
-    render("results/index.md", "results_index.md.j2")
+    studies = [study_page(study) for study in model.inputs.studies]
+    render("results/index.md", "results_index.md.j2", studies=studies)
+    for study in studies:
+        readme = f"results/studies/{study.study.name}/README.md" if study.study.readme else None
+        render(study.src, "results_study.md.j2", readme, re.sub(r"[*`]", "", study.description), page=study)
     for task in model.results.values():
         render(f"results/{task.key}.md", "results_task.md.j2", task=task)
     sections = [
@@ -278,4 +283,14 @@ def download_files(inputs: Inputs) -> dict[str, bytes]:
         for path in write_exports(inputs.catalog, tmp):
             out[f"downloads/{path.name}"] = path.read_bytes()
     out["downloads/schema.json"] = inputs.schema_json.encode("utf-8")
+    return out
+
+
+def study_files(studies: list[Study]) -> dict[str, bytes]:
+    """The plots and JSON files of each study, copied beside its page (results/studies/<study>/):
+    {path under docs_dir: bytes}."""
+    out: dict[str, bytes] = {}
+    for study in studies:
+        for name in [*study.plots, *study.data_files]:
+            out[f"results/studies/{study.name}/{name}"] = (study.folder / name).read_bytes()
     return out

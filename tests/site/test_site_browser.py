@@ -257,11 +257,15 @@ def test_no_page_offers_a_command_for_a_method_that_does_not_exist(tab, built_si
             offered.setdefault(name, path.relative_to(built_site.root).as_posix())
     missing = {name: where for name, where in offered.items() if name not in implemented}
     assert offered and not missing, f"commands for methods that do not exist: {missing}"
-    # a paper whose family baseline is planned says so, with no command
+    # a paper of the looped family offers its family baseline's command once it exists, and says
+    # "planned" with no command while it does not
     page, _, server = tab
     page.goto(server + "papers/bae2024relaxed/")
     article = page.inner_text("article")
-    assert "Planned baseline" in article and "latent bench run" not in article
+    if "looped" in implemented:
+        assert "latent bench run --method looped" in article and "Planned baseline" not in article
+    else:
+        assert "Planned baseline" in article and "latent bench run" not in article
 
 
 def test_results_chart_draws_chance_level_and_intervals(tab):
@@ -280,3 +284,17 @@ def test_generated_pages_link_to_their_source_on_the_repository(tab):
     page.goto(server + "baselines/coconut/")
     hrefs = page.eval_on_selector_all("article a", "els => els.map(e => e.href)")
     assert FIXTURE_REPO_URL + "/blob/main/baselines/methods/coconut.py" in hrefs
+
+
+def test_study_page_shows_its_plots(tab):
+    """The fixture study's SVG plot and its PNG-only plot load (decoded, with a width) and are seen."""
+    page, watch, server = tab
+    page.goto(server + "results/studies/toy-ladder/")
+    page.wait_for_load_state("load")
+    for src, width in (("ladder.svg", 240), ("loss.png", 16)):
+        img = page.locator(f'article img[src="{src}"]')
+        assert img.is_visible(), src
+        assert img.get_attribute("alt"), src
+        assert img.evaluate("el => el.complete && el.naturalWidth") == width, src
+    assert any(url.endswith("/results/studies/toy-ladder/ladder.svg") for url in watch.requests)
+    assert page.locator(".admonition-title", has_text="Incomplete: fewer than 3 seeds").is_visible()

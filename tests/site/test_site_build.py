@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -294,3 +295,60 @@ def test_meta_description_is_the_summary_and_stays_one_attribute(built_site: Bui
     hostile = built_site.page(f"papers/{XSS_ID}/")
     content = re.search(r'<meta name="description" content="([^"]*)">', hostile).group(1)
     assert "&lt;script&gt;alert(&#x27;tldr&#x27;)&lt;/script&gt;" in content and "<" not in content
+
+
+def test_study_pages(built_site: BuiltSite):
+    """The fixture studies: a complete one (two seeds somewhere: incomplete) and one not run yet."""
+    html = built_site.page("results/studies/toy-ladder/")
+    text = Elements(html).plain
+    assert "Toy ladder: looped against dense" in text and "Incomplete: fewer than 3 seeds" in text
+    assert "A fixture study for the site tests" in text and "What runs" in text  # the README, rendered
+    # the SVG of a plot rather than its PNG, a PNG where there is no SVG: copied beside the page
+    assert re.search(r'<img alt="test accuracy against effective depth, chance dashed." src="ladder.svg"', html)
+    assert 'src="loss.png"' in html and 'src="ladder.png"' not in html
+    folder = built_site.root / "results" / "studies" / "toy-ladder"
+    assert (folder / "ladder.svg").read_bytes().startswith(b"<svg") and (folder / "loss.png").is_file()
+    assert (folder / "summary.json").is_file() and not (folder / "runs").exists()
+    assert "<td>0.50 ± 0.10</td>" in html  # table.md
+    for needle in ("Fixture GPU 80GB", "0123456789abcdef0123456789abcdef01234567", "bf16-autocast",
+                   "the best of 4 validation evaluations", "optimizer_steps: 1000", "python -m scripts.depth_ladder run <all>"):
+        assert needle in text, needle  # fmt: skip
+    assert "<script>alert" not in html and "&#60;script&#62;alert" in html  # the summary's note, as text
+    planned = Elements(built_site.page("results/studies/toy-planned/")).plain
+    assert "Not run yet" in planned and "A fixture study that has not run yet." in planned
+    index = built_site.page("results/")
+    assert re.search(r'<a href="studies/toy-ladder/">Toy ladder: looped against dense</a></td>\s*'
+                     r"<td>A fixture study for the site tests: looped and dense models side by side, two seeds only.</td>\s*"
+                     r"<td>incomplete \(2 seeds\)</td>", unescape(index))  # fmt: skip
+    assert re.search(r'<a href="studies/toy-planned/">Toy planned study</a></td>\s*<td>[^<]*</td>\s*<td>not run yet</td>', index)
+
+
+def test_study_pages_rank_below_paper_pages_in_search(built_site: BuiltSite):
+    docs = json.loads((built_site.root / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    study = [d for d in docs if d["location"].startswith("results/studies/toy-ladder/")]
+    paper = [d for d in docs if d["location"].startswith("papers/hao2024training/")]
+    assert study and study[0]["title"] == "Toy ladder: looped against dense"  # searchable, under its title
+    assert max(d.get("boost", 1) for d in study) < min(d.get("boost", 1) for d in paper)
+
+
+@pytest.mark.slow
+def test_real_site_has_a_page_per_study_with_its_plots(tmp_path: Path):
+    """Every folder of results/studies gets a page; each plot is copied into the site and shown."""
+    proc = build_site(tmp_path / "out", REPO / "catalog" / "papers", REPO / "results")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    studies = sorted(p for p in (REPO / "results" / "studies").iterdir() if p.is_dir())
+    assert studies
+    index = (tmp_path / "out" / "results" / "index.html").read_text(encoding="utf-8")
+    plots_seen = 0
+    for folder in studies:
+        built = tmp_path / "out" / "results" / "studies" / folder.name
+        html = (built / "index.html").read_text(encoding="utf-8")
+        assert f'href="studies/{folder.name}/"' in index, folder.name
+        svgs = {p.stem for p in folder.glob("*.svg")}
+        for plot in [*folder.glob("*.svg"), *(p for p in folder.glob("*.png") if p.stem not in svgs)]:
+            assert (built / plot.name).read_bytes() == plot.read_bytes(), plot
+            assert re.search(rf'<img alt="[^"]+" src="{re.escape(plot.name)}"', html), plot
+            plots_seen += 1
+        if not (folder / "summary.json").is_file() and not (folder / "runs").is_dir() and not list(folder.glob("*.json")):
+            assert "Not run yet" in html, folder.name
+    assert plots_seen

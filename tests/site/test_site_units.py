@@ -227,3 +227,68 @@ def test_benchmark_generator_writes_a_valid_catalog(tmp_path: Path):
     assert len(catalog.papers) == 30
     assert all(p.date <= dt.date.today() for p in catalog.papers)
     json.dumps([p.model_dump(mode="json") for p in catalog.papers])
+
+
+def _study(root: Path, name: str, files: dict[str, str]) -> Path:
+    folder = root / name
+    for rel, text in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_read_studies_reads_a_complete_study_and_a_readme_only_one(tmp_path: Path):
+    from atlas.inputs import read_studies
+    from atlas.studies import INCOMPLETE, NOT_RUN, RESULTS, study_page
+
+    summary = {
+        "rows": [{"model": "a", "accuracy": {"n": 3, "mean": 0.5}}],
+        "sweep": [{"model": "a", "accuracy": {"n": 2, "mean": 0.4}}],  # nested anywhere: still found
+        "provenance": {"devices": ["GPU X"], "git_commits": ["abc"], "precision": ["bf16"],
+                       "selection": "best validation", "budget": {"optimizer_steps": 10}},
+        "command": "python -m study run",
+    }  # fmt: skip
+    _study(tmp_path, "full", {
+        "README.md": "# Full study\n\nWhat it asks, in `one` paragraph.\n\n## More\n\n`acc.svg` / `acc.png`: accuracy by depth.\n",
+        "summary.json": json.dumps(summary),
+        "acc.svg": "<svg/>", "acc.png": "png", "loss.png": "png",  # the SVG wins; loss has only a PNG
+        "table.md": "| a | b |\n|---|---|\n| 1 | 2 |\n",
+        "extra.json": "{}",
+        "runs/p_hop/looped/r1.json": "{}", "runs/p_hop/looped/r2.json": "{}",
+    })  # fmt: skip
+    _study(tmp_path, "planned", {"README.md": "# Planned\n\nNot run yet.\n"})
+    full, planned = read_studies(tmp_path)
+
+    assert (full.name, full.plots, full.data_files, full.run_files) == ("full", ["acc.svg", "loss.png"], ["extra.json", "summary.json"], 2)
+    assert full.summary == summary and full.table.startswith("| a | b |") and full.readme.startswith("# Full study")
+    page = study_page(full)
+    assert (page.title, page.description) == ("Full study", "What it asks, in `one` paragraph.")
+    assert page.status == INCOMPLETE and page.min_seeds == 2 and page.status_text == "incomplete (2 seeds)"
+    assert page.plots == [("acc.svg", "accuracy by depth."), ("loss.png", "Full study: plot loss.png")]
+    assert dict(page.provenance) == {"Devices": "GPU X", "Git commits": "abc", "Precision": "bf16",
+                                     "Selection rule": "best validation", "Budget": "optimizer_steps: 10"}  # fmt: skip
+    assert page.command == "python -m study run" and page.src == "results/studies/full/index.md"
+
+    assert (planned.summary, planned.plots, planned.run_files, planned.has_results) == (None, [], 0, False)
+    assert study_page(planned).status == NOT_RUN and study_page(planned).status_text == "not run yet"
+
+    summary["sweep"][0]["accuracy"]["n"] = 3
+    (tmp_path / "full" / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    assert study_page(read_studies(tmp_path)[0]).status == RESULTS
+    assert read_studies(tmp_path / "no-such-folder") == []
+
+
+@pytest.mark.parametrize("text, message", [('{"rows": [1, }', "not valid JSON"), ("[1, 2]", "expected a JSON object")])
+def test_read_studies_names_a_malformed_summary(tmp_path: Path, text: str, message: str):
+    from atlas.inputs import read_studies
+
+    _study(tmp_path, "broken", {"README.md": "# Broken\n", "summary.json": text})
+    with pytest.raises(InputError) as info:
+        read_studies(tmp_path)
+    assert str(tmp_path / "broken" / "summary.json") in str(info.value) and message in str(info.value)
+
+
+def test_read_inputs_takes_the_studies_reader(tmp_path: Path):
+    seen = []
+    inputs = read_inputs(FIXTURE_PAPERS, tmp_path, tmp_path, methods=dict, tasks=dict, studies=lambda root: seen.append(root) or [])
+    assert seen == [tmp_path / "studies"] and inputs.studies == []
