@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -86,7 +87,8 @@ def test_check_github_annotations(repo, capsys):
     assert main(["check", "--format", "github", *paths(repo)]) == 1
     captured = capsys.readouterr()
     assert "::error file=papers/hao2024training.yaml,line=8,title=authors[3]::empty value" in captured.out.splitlines()
-    assert "::warning file=taxonomy.yaml,line=18,title=baseline::" in captured.out
+    # a taxonomy node names a baseline the fixture's methods folder lacks: a warning with its line
+    assert re.search(r"::warning file=taxonomy\.yaml,line=\d+,title=baseline::'\w+' is planned", captured.out)
     assert "FAILED" in captured.err
 
 
@@ -124,7 +126,7 @@ def test_stats(repo, capsys):
     assert out.startswith("1 papers, 1 with code, 0 without")
     assert main(["stats", "--json", *paths(repo)]) == 0
     counts = json.loads(capsys.readouterr().out)
-    assert counts["per_node"]["continuous-thought"] == 1
+    assert counts["per_node"]["hidden-state-feedback"] == 1 and counts["per_node"]["continuous-thought"] == 0
     assert counts["per_top_level"] == {**{k: 0 for k in counts["per_top_level"]}, "token-level": 1, "activation-recurrence": 1}
 
 

@@ -73,9 +73,18 @@ def test_check_in_github_format_annotates_the_line(tmp_path: Path) -> None:
 
 
 def _parsers() -> dict[str, argparse.ArgumentParser]:
-    parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(sub.choices)
+    """Every command's parser by its path ("check", "bench run", ...), nested commands included."""
+    found: dict[str, argparse.ArgumentParser] = {}
+
+    def walk(parser: argparse.ArgumentParser, prefix: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    found[f"{prefix}{name}"] = child
+                    walk(child, f"{prefix}{name} ")
+
+    walk(build_parser(), "")
+    return found
 
 
 def test_contributing_commands_parse_and_use_real_vocabulary() -> None:

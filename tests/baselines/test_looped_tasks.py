@@ -21,7 +21,7 @@ def test_p_hop_follows_the_hops_by_hand():
             i = max(j for j in range(i) if seq[j] == seq[i]) + 1
             assert seq[i] == step
         assert ex.answer == seq[i] and len(seq) == 20 and set(seq) <= set("abcd")
-    assert task.chance == 0.25
+    assert task.chance_accuracy() == 0.25
 
 
 def test_addition_is_exact():

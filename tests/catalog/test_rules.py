@@ -219,7 +219,7 @@ def test_unimplemented_taxonomy_baseline_is_a_warning(cat):
     cat.add(NAME, VALID)
     problems = cat.check()
     planned = [p for p in problems if p.field == "baseline" and "taxonomy.yaml" in str(p.file)]
-    assert {p.message.split("'")[1] for p in planned} == {"pause", "codi", "icot", "hidden_state", "diffusion"}
+    assert {p.message.split("'")[1] for p in planned} == {"pause", "codi", "icot", "gated_deltanet", "mdm"}
     assert all(p.severity == "warning" for p in planned)
 
 
