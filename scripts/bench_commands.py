@@ -267,7 +267,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     from baselines import registry
-    from baselines.suites import SUITES
+    from baselines.suites import RECIPES, SUITES, suite_methods
 
     methods = [{"name": m.name, "module": m.module, "variant_of": m.variant_of, "paper": m.paper, "knob": m.knob,
                 "knob_default": m.knob_default, "config": m.defaults(), "summary": m.summary,
@@ -275,7 +275,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
     tasks = [{"name": t.name, "version": t.version, "options": t.options, "chance": t.chance,
               "description": t.description, "path": str(t.path)} for t in registry.tasks().values()]
     suites = {name: {"task": s.task, "task_options": s.task_options, "steps": s.steps, "batch_size": s.batch_size,
-                     "model_size": s.model_size} for name, s in SUITES.items()}
+                     "model_size": s.model_size, "lr": s.lr, "methods": suite_methods(name),
+                     "recipes": RECIPES.get(name, {})} for name, s in SUITES.items()}
     if args.json:
         print(json.dumps({"methods": methods, "tasks": tasks, "suites": suites}, indent=2, default=str))
         return 0
@@ -292,7 +293,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
     print("suites:")
     for name, s in suites.items():
         options = "".join(f" {k}={v}" for k, v in s["task_options"].items())
-        print(f"  {name:<14} {s['task']}{options}, {s['model_size']} model, {s['steps']} steps x batch {s['batch_size']}")
+        print(f"  {name:<14} {s['task']}{options}, {s['model_size']} model, {s['steps']} steps x batch {s['batch_size']}, "
+              f"lr {s['lr']:g}")
+        print(f"  {'':<14} methods: {', '.join(s['methods'])}")
+        for method, recipe in s["recipes"].items():
+            print(f"  {'':<14}   {method}: {', '.join(f'{k}={v}' for k, v in recipe.items())}")
     return 0
 
 

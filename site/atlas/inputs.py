@@ -25,6 +25,7 @@ from baselines.results import Result, ResultError, read_result
 from catalog import METHODS_DIR, PAPERS_DIR, REPO_ROOT, RESULTS_DIR, SCHEMA_FILE
 from catalog.load import Catalog, load_catalog
 
+CLAIMS_FILE = "claims.yaml"  # under the results folder: the published claims the suites test
 STUDIES_DIR = "studies"  # under the results folder: results/studies/<study>/
 TASKS_DIR = REPO_ROOT / "baselines" / "tasks"
 BENCHMARKS_DIR = REPO_ROOT / "benchmarks" / "results"
@@ -46,6 +47,7 @@ class Inputs:
     schema_json: str
     watch: list[Path]  # folders `mkdocs serve` should watch
     studies: list[Study] = field(default_factory=list)
+    claims: list = field(default_factory=list)  # atlas.claims.Claim, from results/claims.yaml
 
 
 @dataclass
@@ -111,6 +113,8 @@ def read_inputs(
 ) -> Inputs:
     """Every input read from the folders given; `methods()` and `tasks()` list the implemented
     methods and tasks, `studies(folder)` reads the studies (default: `read_studies`)."""
+    from atlas.claims import read_claims
+
     studies = studies or read_studies
     catalog = load_catalog(papers_dir, methods_dir=METHODS_DIR)
     if SCHEMA_FILE.is_file():
@@ -128,6 +132,7 @@ def read_inputs(
         example_yaml=EXAMPLE_PAPER.read_text(encoding="utf-8") if EXAMPLE_PAPER.is_file() else "",
         schema_json=schema_json,
         studies=studies(results_dir / STUDIES_DIR),
+        claims=read_claims(results_dir / CLAIMS_FILE, catalog.by_id),
         watch=[p for p in (papers_dir, results_dir, benchmarks_dir, *registry.method_dirs(), *registry.task_dirs())
                if p.is_dir()],
     )

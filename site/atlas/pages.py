@@ -22,7 +22,8 @@ from atlas import charts as atlas_charts
 from atlas import benchmarks, tables
 from atlas.inputs import Inputs, Study
 from atlas.model import SiteModel
-from atlas.results import headline, is_too_short, measured, reproduce
+from atlas.claims import evaluate
+from atlas.results import headline, is_too_short, measured, reproduce, task_key
 from atlas.studies import study_page
 from atlas.results_text import SHORT_NOTE, accuracy_cell, interval_cell, knob_words, leaderboard_bars
 from atlas.text import (
@@ -267,6 +268,10 @@ def render_pages(model: SiteModel, directory_urls: bool = True) -> Rendered:
     for study in studies:
         readme = f"results/studies/{study.study.name}/README.md" if study.study.readme else None
         render(study.src, "results_study.md.j2", readme, re.sub(r"[*`]", "", study.description), page=study)
+    claims = [evaluate(claim, model.inputs.catalog.by_id, model.inputs.results) for claim in model.inputs.claims]
+    render("results/claims.md", "results_claims.md.j2", "results/claims.yaml",
+           "Published claims tested by the reproduction suites, with the papers' numbers, ours and a verdict",
+           claims=claims, task_key=task_key)
     for task in model.results.values():
         render(f"results/{task.key}.md", "results_task.md.j2", task=task)
     sections = [

@@ -70,6 +70,7 @@ def test_ls_lists_methods_knobs_tasks_and_suites(capsys):
     (["run", "--method", "cot", "--task", "multiplication", "--task-option", "size=2"], "unknown option(s) size"),
     (["run", "--method", "cot", "--task", "gsm8k"], "--train-file"),
     (["run", "--suite", "nope"], "unknown suite 'nope'"),
+    (["run", "--suite", "mult4-repro", "--method", "pause"], "method(s) pause not in the suite"),
     (["sweep", "--method", "cot", "--task", "prosqa", "--knob-values", "1,2"], "cot has no compute knob"),
     (["sweep", "--method", "pause", "--task", "prosqa", "--knob-values", "a"], "comma-separated numbers"),
 ])
