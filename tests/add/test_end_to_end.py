@@ -80,7 +80,11 @@ def test_added_paper_gets_a_site_page(api: RecordedArxiv, papers: Path, tmp_path
     assert latent("check", "--papers-dir", str(papers)).returncode == 0
 
     site_dir = tmp_path / "site"
-    env = {**os.environ, "LATENT_PAPERS_DIR": str(papers), "HF_HUB_OFFLINE": "1", "NO_MKDOCS_2_WARNING": "1"}
+    # a catalog of its own, so no results either: the repository's claims name papers it lacks
+    results = tmp_path / "results"
+    results.mkdir()
+    env = {**os.environ, "LATENT_PAPERS_DIR": str(papers), "LATENT_RESULTS_DIR": str(results), "HF_HUB_OFFLINE": "1",
+           "NO_MKDOCS_2_WARNING": "1"}
     mkdocs = [str(MKDOCS)] if MKDOCS.exists() else [sys.executable, "-m", "mkdocs"]
     built = subprocess.run([*mkdocs, "build", "--strict", "-q", "-d", str(site_dir)], cwd=REPO_ROOT, env=env,
                            capture_output=True, text=True, timeout=300)  # fmt: skip
