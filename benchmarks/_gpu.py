@@ -105,7 +105,17 @@ def versions() -> dict[str, str]:
 
 
 def command_line() -> str:
-    return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
+    """The command that ran, with paths inside the repository written relative to it (a result
+    names no machine's folders)."""
+    repo = Path(__file__).resolve().parents[1]
+
+    def relative(arg: str) -> str:
+        path = Path(arg)
+        if path.is_absolute() and path.resolve().is_relative_to(repo):
+            return path.resolve().relative_to(repo).as_posix()
+        return arg
+
+    return " ".join(shlex.quote(relative(a)) for a in [Path(sys.executable).name, *sys.argv])
 
 
 def write_result(name: str, payload: dict, folder: Path = RESULTS_DIR) -> Path:

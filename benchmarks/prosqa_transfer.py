@@ -113,6 +113,12 @@ def evaluate(method, model, examples, batch_size: int, device) -> dict:
     return out
 
 
+def _relative(path: Path) -> str:
+    """`path` relative to the repository when inside it (results name no machine's folders)."""
+    path = path.resolve()
+    return path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else path.name
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -172,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                "spec": asdict(spec), "final_loss": result.train.get("final_loss"),
                "train_seconds": result.train.get("time_s"), "generation_seconds": gen_seconds,
                "device": result.environment.device, "git_commit": result.environment.git_commit,
-               "official_file": str(ProsQA(data_dir).official_path("valid")), "sets": report}
+               "official_file": _relative(ProsQA(data_dir).official_path("valid")), "sets": report}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=1) + "\n")
     print(f"{'set':10s} {'acc':>6s} {'right':>6s} {'other':>6s} {'concept':>8s} {'malformed':>9s}")
