@@ -12,8 +12,9 @@
 # DEADLINE_S  runs still going after this many seconds are stopped (default 540)
 # STAGGER_S   seconds between process starts (default 1; CUDA contexts created at the same instant
 #             were seen to fail)
-# Result files go to $OUT/results/<task>/<method>/, one log per run to $OUT/logs/, and a table of
-# what finished (accuracy, training time, steps per second) to $OUT/summary.txt.
+# Result files go to $OUT/results/<task>/<method>/ and one log per run to $OUT/logs/, both packed at
+# the end into $OUT/results.tgz and $OUT/logs.tgz; a table of what finished (accuracy, training
+# time, steps per second, the failure of a failed run) to $OUT/summary.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-build/gpu-repro-out}
@@ -70,9 +71,12 @@ for f in sorted(Path(sys.argv[1]).rglob("*.json")):
     secs = t.get("time_s") or 0
     acc = {m["split"]: m["accuracy"] for m in d.get("eval") or []}
     rows.append(f"{d.get('suite')}\t{d['method']}\ts{d.get('seed')}\t{d['status']}\tsteps {steps}\ttrain {secs:.0f}s\t"
-                f"{steps / secs if secs else 0:.2f} step/s\tvalid {acc.get('valid')}\ttest {acc.get('test')}")
+                f"{steps / secs if secs else 0:.2f} step/s\tvalid {acc.get('valid')}\ttest {acc.get('test')}"
+                + (f"\t{d['failure']}" if d.get("failure") else ""))
 print("\n".join(rows) or "no result files")
 EOF
 grep -l "Traceback\|Error" "$OUT"/logs/*.log 2>/dev/null | head -5 | while read -r f; do echo "== $f"; tail -5 "$f"; done >>"$OUT/summary.txt"
 echo "total: $(( $(date +%s) - start )) s" >>"$OUT/summary.txt"
+# two archives instead of one file per run (what comes back from a GPU machine is limited in count)
+tar czf "$OUT/results.tgz" -C "$OUT" results && tar czf "$OUT/logs.tgz" -C "$OUT" logs && rm -rf "$OUT/results" "$OUT/logs"
 tail -n 80 "$OUT/summary.txt"

@@ -80,7 +80,7 @@ def test_batch_order_is_a_sharded_deterministic_stream():
     n, batch = 10, 4
     stream = [i for step in range(5) for i in batch_indices(n, 7, step, batch)]  # 20 = two epochs
     assert sorted(stream[:10]) == list(range(10)) and sorted(stream[10:]) == list(range(10))
-    assert stream[:10] == epoch_order(10, 7, 0) and stream[:10] != stream[10:]
+    assert tuple(stream[:10]) == epoch_order(10, 7, 0) and stream[:10] != stream[10:]
     for step in range(5):
         shards = [batch_indices(n, 7, step, batch, rank, 2) for rank in range(2)]
         assert shards[0] + shards[1] == batch_indices(n, 7, step, batch)  # ranks split the global batch
