@@ -405,13 +405,13 @@ def execute(spec: RunSpec, options: RunOptions, knob_values: list[int | float] |
         return metrics
 
     try:
-        selector = Selector(evaluation_steps(spec.steps, spec.evals))
+        selector = Selector(evaluation_steps(spec.steps, spec.evals), eligible_from=method.selectable_from(spec.steps))
         selector = _train(spec, method, model, splits.train, ctx, folder, options, shape, record, selector,
                           lambda: evaluate("valid", None))
         phase["where"] = "evaluation"
         selector.restore(ddp.unwrap(model))
         selection = Selection(evaluations=selector.evaluations, selected_step=selector.best_step,
-                              valid_examples=len(splits.valid))
+                              valid_examples=len(splits.valid), eligible_from=selector.eligible_from)
         knob = type(method).knob
         if knob_values:  # a sweep: each value on validation and on test; validation chooses
             evals = {v: (evaluate("valid", v).model_copy(update={"step": selector.best_step}),

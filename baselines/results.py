@@ -98,6 +98,8 @@ class Selection(_Strict):
     evaluations: list[tuple[int, float]]  # (optimizer step, validation accuracy), in order
     selected_step: int  # the step whose weights were kept (first best on ties)
     valid_examples: int
+    eligible_from: int | None = None  # the first step whose weights could be kept (a staged method's
+    #                                   final stage); None in files written before it was recorded
 
 
 class Sweep(_Strict):
@@ -327,7 +329,9 @@ class Stat:
     high: float | None
 
     @classmethod
-    def of(cls, values: Iterable[float]) -> "Stat":
+    def of(cls, values: Iterable[float], bounds: tuple[float, float] | None = None) -> "Stat":
+        """`bounds`: the range the metric can take (e.g. (0, 1) for an accuracy); the interval is
+        clipped to it (a t-interval over a few bimodal runs otherwise reaches past 0 and 1)."""
         xs = [float(v) for v in values]
         if not xs:
             raise ValueError("Stat.of: no values")
@@ -336,7 +340,10 @@ class Stat:
             return cls(1, mean, None, None, None)
         std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
         half = t_quantile_975(n - 1) * std / math.sqrt(n)
-        return cls(n, mean, std, mean - half, mean + half)
+        low, high = mean - half, mean + half
+        if bounds is not None:
+            low, high = max(low, bounds[0]), min(high, bounds[1])
+        return cls(n, mean, std, low, high)
 
     def text(self, scale: float = 1.0, digits: int = 1) -> str:
         """'mean ± std [low, high]' (scaled, e.g. by 100 for percent)."""
@@ -382,7 +389,7 @@ class Group:
     def stat(self, metric: str = "accuracy", split: str = "test") -> Stat | None:
         values = [getattr(m, metric) for r in self.runs if (m := r.metrics(split)) is not None
                   and getattr(m, metric) is not None]
-        return Stat.of(values) if values else None
+        return Stat.of(values, (0.0, 1.0) if metric == "accuracy" else None) if values else None
 
     @property
     def chance(self) -> float | None:

@@ -332,7 +332,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             knob = f" {g.knob}={g.knob_value}" if g.knob else ""
             chance = f" (chance {100 * g.chance:.0f})" if g.chance is not None else ""
             flags = (" [schema 1: no validation selection]" if g.legacy else "") + (" *" if g.sweep_selected else "")
-            print(f"  {g.task}{options} {g.method}{knob}: {stat.text(100)} over seeds {g.seeds}{chance}{flags}")
+            first = g.runs[0]
+            where = f" [{first.suite or 'no suite'}, {first.budget.optimizer_steps} x {first.budget.batch_size}]"
+            print(f"  {g.task}{options} {g.method}{knob}{where}: {stat.text(100)} over seeds {g.seeds}{chance}{flags}")
     print(f"{len(rows)} result(s); index: {index}"
           + (f"; {len(problems)} problem(s) in files left out (run `latent bench validate`)" if problems else "")
           + ("; * = knob value selected on validation" if any(e["sweep_selected"] for e in rows) else ""))

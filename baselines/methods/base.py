@@ -92,3 +92,15 @@ class Method(ABC):
         if self.num_stages <= 1 or total_steps <= 0:
             return 0
         return min(step * self.num_stages // total_steps, self.num_stages - 1)
+
+    def selectable_from(self, total_steps: int) -> int:
+        """The first optimizer step (counted from 1, as validation counts them) whose weights model
+        selection may keep: weights trained in the method's final curriculum stage. Before it a
+        staged method is another model (iCoT before its CoT is removed still writes the CoT,
+        Coconut before its last stage still writes the steps it has not replaced), so a
+        validation score there says nothing about the method. Every step for a single-stage method."""
+        if self.num_stages <= 1 or total_steps <= 1:
+            return 1
+        last = self.num_stages - 1
+        first = next((s for s in range(total_steps) if self.stage_at(s, total_steps) == last), total_steps - 1)
+        return first + 1

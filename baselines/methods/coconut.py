@@ -27,6 +27,15 @@ shared with codi and icot): the batch is realigned so that every row's thoughts 
 (examples of a batch may have different numbers of thoughts: `uniform_prob` mixes stages), then
 n thoughts cost n+1 KV-cached passes, each computing only its new columns, as the reference
 does. `compile=True` compiles the backbone blocks on CUDA.
+
+Where the harness's Coconut differs from the reference, and why: stages are shares of the
+optimizer steps (`stage_share`; the ProsQA suite's 0.1 is the reference's 5 of 50 epochs per
+stage), not epochs, since every method here gets one budget in steps; the reproduction suites
+train a small model from scratch at lr 3e-4 instead of fine-tuning pretrained GPT-2 at 1e-4 (no
+hub weights, and a run must fit minutes of one GPU); model selection keeps only checkpoints of
+the final stage (the reference evaluates every epoch at that epoch's stage and its authors pick
+the best final-stage one), since an earlier stage's model still writes the steps it has not
+replaced.
 """
 
 from __future__ import annotations

@@ -20,7 +20,10 @@ Difference from the reference: there the removal count grows by one token every
 equal shares of the training budget (the harness's rule for every curriculum method), stage s
 < the last removing s * remove_per_stage tokens. Choose num_stages so that
 (num_stages - 1) * remove_per_stage reaches the task's CoT length, or the last stage drops the
-rest at once.
+rest at once. Model selection keeps only checkpoints of the last stage, where no CoT token
+remains (the reference likewise picks among checkpoints with everything removed): an earlier
+checkpoint still writes part of the CoT and is not an iCoT model. The reproduction suites train a
+small model from scratch (the paper fine-tunes pretrained GPT-2) at the suite's learning rate.
 """
 
 from __future__ import annotations

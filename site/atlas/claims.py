@@ -158,11 +158,11 @@ def verdict(kind: str, threshold: float, a: Stat | None, b: Stat | None) -> str:
 
 def group_of(claim: Claim, method: str, results: list[Result]) -> Group | None:
     """The claim's runs of `method`: completed runs of its suite and task, grouped over seeds;
-    when there are several settings, the one with the most seeds (the first of them on a tie)."""
+    when there are several settings, the one with the most seeds, then the largest budget."""
     runs = [r for r in results if r.suite == claim.suite and r.method == method
             and r.task.get("name") == claim.task and (r.task.get("options") or {}) == claim.task_options]
     groups = aggregate(runs)
-    return max(groups, key=lambda g: len(g.runs), default=None)
+    return max(groups, key=lambda g: (len(g.runs), g.runs[0].budget.examples_seen), default=None)
 
 
 @dataclass

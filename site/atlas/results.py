@@ -8,6 +8,10 @@ with no knob); when a task only has sweep runs of a method, its largest compute 
 
 Runs of the short suites (`smoke`, `*-short`) only show that a method runs end to end: their
 budget is too small for the accuracy to mean anything, and every page that shows them says so.
+
+Runs are averaged only with runs of the same setting (suite, optimizer steps x batch size, model):
+a method's leaderboard row is its setting with the largest budget, the others are listed apart.
+A run of a suite trained for fewer steps than the suite's budget is labelled as shortened.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from statistics import mean, stdev
 from atlas.charts import Series
 from atlas.text import slug
 from baselines.results import Metrics, Result
+from baselines.suites import SUITES
 
 
 @dataclass
@@ -42,6 +47,9 @@ class Row:
     too_short: bool = False  # every run comes from a short suite
     model: str = ""  # the backbone, e.g. "small (10.9 M parameters, from scratch)"
     budget: str = ""  # optimizer steps x batch size, e.g. "2000 x 64"
+    setting: str = ""  # the suite and budget the runs share, e.g. "mult4-repro, 2000 × 128"
+    examples: int = 0  # training examples seen (optimizer steps x batch size)
+    shortened: str | None = None  # e.g. "2,000 of the suite's 20,000 optimizer steps"
 
 
 # Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom; 1.96 beyond.
@@ -49,15 +57,16 @@ _T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 
          2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]  # fmt: skip
 
 
-def t_interval(values: list[float]) -> tuple[float, float, float] | None:
-    """(standard deviation, low, high) of the 95% t-interval of the mean; None for fewer than 2."""
+def t_interval(values: list[float], bounds: tuple[float, float] = (0.0, 100.0)) -> tuple[float, float, float] | None:
+    """(standard deviation, low, high) of the 95% t-interval of the mean, clipped to `bounds` (an
+    accuracy in percent cannot leave 0..100); None for fewer than 2."""
     if len(values) < 2:
         return None
     sd = stdev(values)
     df = len(values) - 1
     half = (_T975[df - 1] if df <= len(_T975) else 1.96) * sd / len(values) ** 0.5
     centre = mean(values)
-    return sd, centre - half, centre + half
+    return sd, max(bounds[0], centre - half), min(bounds[1], centre + half)
 
 
 SHORT_SUITES = ("smoke",)
@@ -66,6 +75,20 @@ SHORT_SUITES = ("smoke",)
 def is_too_short(result: Result) -> bool:
     suite = result.suite or ""
     return suite in SHORT_SUITES or suite.endswith("-short")
+
+
+def shortened(result: Result) -> str | None:
+    """How a run of a suite fell short of the suite's budget (None: the full budget, or no suite)."""
+    spec = SUITES.get(result.suite or "")
+    if spec is None or result.budget.examples_seen >= spec.steps * spec.batch_size:
+        return None
+    return f"{result.budget.optimizer_steps:,} of the suite's {spec.steps:,} optimizer steps"
+
+
+def setting(result: Result) -> str:
+    """The suite and budget a run shares with the runs it is averaged with."""
+    return (f"{result.suite or 'no suite'}, {result.budget.optimizer_steps} × {result.budget.batch_size}, "
+            f"{model_label(result)}")
 
 
 MODEL_SIZES = ("tiny", "small", "gpt2")  # `latent bench run --model-size` choices
@@ -133,16 +156,28 @@ class TaskResults:
     _rows: list[Row] | None = field(default=None, repr=False)
     _board: list[Row] | None = field(default=None, repr=False)
 
-    def rows(self, method: str | None = None) -> list[Row]:
-        """Every (method, knob value), sorted by method then knob value (computed once)."""
+    def rows(self, method: str | None = None, every_setting: bool = False) -> list[Row]:
+        """Every (method, knob value) of each method's headline setting (the leaderboard's), sorted
+        by method then knob value; with every_setting=True, those of every setting (computed once)."""
         if self._rows is None:
-            groups: dict[tuple[str, int | None], list[tuple[Result, Metrics]]] = defaultdict(list)
+            groups: dict[tuple[str, int | None, str], list[tuple[Result, Metrics]]] = defaultdict(list)
             for result in self.completed:
                 metrics = headline(result)
                 if metrics is not None:
-                    groups[(result.method, result.knob_value)].append((result, metrics))
-            self._rows = [_row(runs) for _, runs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))]
-        return [r for r in self._rows if method is None or r.method == method]
+                    groups[(result.method, result.knob_value, setting(result))].append((result, metrics))
+            self._rows = [_row(runs) for _, runs in
+                          sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2]))]
+        rows = [r for r in self._rows if method is None or r.method == method]
+        if every_setting:
+            return rows
+        headline_setting = {r.method: r.setting for r in self.leaderboard()}
+        return [r for r in rows if r.setting == headline_setting.get(r.method)]
+
+    def other_settings(self) -> list[Row]:
+        """Trained-setting rows of settings that are not their method's leaderboard row (another
+        suite, a shorter budget), by method then setting."""
+        board = {(r.method, r.setting) for r in self.leaderboard()}
+        return [r for r in self.rows(every_setting=True) if r.trained and (r.method, r.setting) not in board]
 
     def leaderboard(self) -> list[Row]:
         """One row per method (its trained setting), best accuracy first (computed once)."""
@@ -152,12 +187,15 @@ class TaskResults:
 
     def _leaderboard(self) -> list[Row]:
         by_method: dict[str, list[Row]] = defaultdict(list)
-        for row in self.rows():
+        for row in self.rows(every_setting=True):
             by_method[row.method].append(row)
         board = []
         for rows in by_method.values():
             trained = [r for r in rows if r.trained]
-            board.append(trained[0] if trained else max(rows, key=lambda r: r.knob_value or 0))
+            if trained:  # the setting with the largest budget, then the most seeds
+                board.append(max(trained, key=lambda r: (r.examples, r.runs)))
+            else:
+                board.append(max(rows, key=lambda r: (r.examples, r.knob_value or 0)))
         return sorted(board, key=lambda r: (-r.accuracy, r.method))
 
     def sweep(self) -> list[Series]:
@@ -216,6 +254,9 @@ def _row(runs: list[tuple[Result, Metrics]]) -> Row:
         too_short=all(is_too_short(r) for r, _ in runs),
         model=" / ".join(sorted({model_label(r) for r, _ in runs})),
         budget=" / ".join(budgets),
+        setting=setting(first),
+        examples=first.budget.examples_seen,
+        shortened=shortened(first),
     )
 
 

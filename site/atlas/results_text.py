@@ -28,10 +28,15 @@ def knob_words(knob: str) -> str:
     return KNOB_WORDS.get(knob, knob.replace("_", " "))
 
 
+def shortened_note(text: str) -> Markup:
+    return Markup('<span class="atlas-short" title="trained for less than its suite\'s budget">shortened: {}</span>').format(text)
+
+
 def accuracy_cell(row: Row) -> Markup:
-    """'49.8', '85.5 ± 2.1' over seeds, with the too-short label where it applies."""
+    """'49.8', '85.5 ± 2.1' over seeds, with the too-short or shortened label where it applies."""
     text = f"{row.accuracy:.1f}" + (f" ± {row.std:.1f}" if row.std is not None else "")
-    return md_escape(text) + (Markup(" ") + SHORT_NOTE if row.too_short else Markup(""))
+    note = SHORT_NOTE if row.too_short else shortened_note(row.shortened) if row.shortened else None
+    return md_escape(text) + (Markup(" ") + note if note else Markup(""))
 
 
 def interval_cell(row: Row) -> Markup:

@@ -227,3 +227,51 @@ def test_user_errors_are_clear(tmp_path):
 def test_bad_settings_name_the_flag(field, value, message):
     with pytest.raises(ValueError, match=message):
         replace(SPEC, **{field: value})
+
+
+def test_selection_keeps_only_weights_of_the_final_stage():
+    """An earlier stage's weights are evaluated (the curve is informative) but never kept, even when
+    they score best: iCoT before its CoT is removed is a CoT model (seen on the GPU: a 4x4 iCoT run
+    'scored' 0.75 with the weights of its first stage, writing the whole CoT)."""
+    import torch.nn as nn
+
+    from baselines.results import Metrics
+    from baselines.selection import Selector
+
+    def metrics(acc):
+        return Metrics(split="valid", n_examples=4, accuracy=acc, generated_tokens=1, latent_steps=0,
+                       forward_passes=1, inference_flops=1.0)
+
+    model = nn.Linear(2, 2)
+    selector = Selector(steps=[10, 20, 30], eligible_from=21)
+    assert selector.offer(10, metrics(0.9), model) is False  # stage 0: recorded, not kept
+    assert selector.offer(20, metrics(0.8), model) is False
+    assert selector.offer(30, metrics(0.1), model) is True
+    assert selector.best_step == 30 and selector.evaluations == [(10, 0.9), (20, 0.8), (30, 0.1)]
+    assert Selector.from_state(selector.state()).eligible_from == 21
+
+
+@pytest.mark.parametrize("method, options, steps, expected", [
+    ("no_cot", {}, 100, 1),  # one stage: any step
+    ("icot", {"num_stages": 4, "remove_per_stage": 2}, 100, 76),  # equal shares: the last starts at step 75
+    # stages 0..3 (the last, max_latent_stage + 1, drops the remaining steps), 10 steps each but the last
+    ("coconut", {"max_latent_stage": 2, "c_thought": 1, "stage_share": 0.1}, 100, 31),
+])
+def test_selectable_from_is_the_first_step_of_the_final_stage(method, options, steps, expected):
+    from baselines.methods import get_method
+    from test_coconut import tokenizer  # tests/baselines is on sys.path under pytest
+
+    cls = get_method(method)
+    instance = cls(cls.Config(**options), tokenizer())
+    assert instance.selectable_from(steps) == expected
+    if instance.num_stages > 1:
+        assert instance.stage_at(expected - 1, steps) == instance.num_stages - 1
+        assert instance.stage_at(expected - 2, steps) < instance.num_stages - 1
+
+
+def test_a_staged_run_selects_from_its_final_stage(tmp_path):
+    spec = replace(SPEC, method="icot", knob=None, steps=8, evals=4, method_options={"num_stages": 2, "max_new_tokens": 8})
+    [result] = execute(spec, options(tmp_path))
+    assert result.selection.eligible_from == 5  # stage 1 (CoT gone) starts at step 4 (counted from 0)
+    assert [s for s, _ in result.selection.evaluations] == [2, 4, 6, 8]
+    assert result.selection.selected_step in (6, 8) and result.eval[1].step == result.selection.selected_step

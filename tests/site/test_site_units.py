@@ -292,3 +292,34 @@ def test_read_inputs_takes_the_studies_reader(tmp_path: Path):
     seen = []
     inputs = read_inputs(FIXTURE_PAPERS, tmp_path, tmp_path, methods=dict, tasks=dict, studies=lambda root: seen.append(root) or [])
     assert seen == [tmp_path / "studies"] and inputs.studies == []
+
+
+def test_runs_are_averaged_only_within_one_setting_and_shortened_runs_say_so():
+    """Runs of one method under two budgets are two rows: the leaderboard takes the larger budget,
+    the other is listed apart; a suite run below the suite's budget is labelled shortened; an
+    interval over bimodal seeds stays inside 0..100."""
+    from atlas.results_text import accuracy_cell
+
+    from baselines.results import Result
+    from baselines.suites import SUITES
+
+    base = Result.model_validate_json((FIXTURE_RESULTS / "multiplication" / "cot" / "cot-s0.json").read_text())
+
+    def run(seed: int, steps: int, accuracy: float) -> Result:
+        test = base.eval[-1].model_copy(update={"accuracy": accuracy})
+        budget = base.budget.model_copy(update={"optimizer_steps": steps, "batch_size": 128,
+                                                "examples_seen": steps * 128})
+        return base.model_copy(update={"run_id": f"r{seed}-{steps}", "seed": seed, "suite": "mult5-repro",
+                                       "budget": budget, "eval": [*base.eval[:-1], test]})
+
+    runs = [run(0, 1300, 0.1), run(1, 1300, 0.1), run(2, 1300, 1.0), run(0, 2600, 1.0), run(1, 2600, 1.0)]
+    [task] = by_task(runs).values()
+    [row] = task.leaderboard()
+    assert (row.runs, row.examples, row.accuracy) == (2, 2600 * 128, 100.0)
+    [other] = task.other_settings()
+    assert other.runs == 3 and "1300 × 128" in other.setting
+    assert other.ci is not None and 0.0 <= other.ci[0] and other.ci[1] <= 100.0  # clipped
+    full = SUITES["mult5-repro"].steps
+    assert row.shortened == f"2,600 of the suite's {full:,} optimizer steps"
+    assert "shortened: 2,600 of the suite" in str(accuracy_cell(row))
+    assert [r.setting for r in task.rows()] == [row.setting]  # sweeps use the leaderboard's setting
