@@ -59,9 +59,16 @@ def setup(device: str = "auto") -> Context:
     return Context(rank=rank, world_size=world_size, local_rank=local_rank, device=target)
 
 
-def teardown() -> None:
+def teardown(wait: bool = True) -> None:
+    """Leave the process group. wait=True (the run ended normally): every rank first waits for the
+    others, so that no rank destroys the group while another still works (rank 0 writes the result
+    and times batch-1 latency alone). wait=False after an error: leave at once."""
     if dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            if wait:
+                dist.barrier()
+        finally:
+            dist.destroy_process_group()
 
 
 def all_reduce_sum(values: list[float], ctx: Context) -> list[float]:

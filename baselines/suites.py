@@ -31,7 +31,8 @@ overrides (RECIPES) follow the papers' reference recipes where the harness can e
     tokens of 3,000 training examples, with margin), 4x4 8 stages (48 >= 47), 5x5 12 stages (80 >= 75).
   - Coconut on multiplication (no reference recipe there): one thought per CoT step,
     max_latent_stage = the steps of the product (4 or 5), equal stage shares, optimizer reset.
-  - CODI: its defaults (6 latents, as in the paper).
+  - CODI: 6 latents (the paper's), and the teacher's CoT without its last step (teacher_last_step=False),
+    as the reference trains by default.
   - Learning rate: the papers fine-tune a pretrained GPT-2 (Coconut 1e-4); trained from scratch,
     every method keeps the suite's 3e-4, since no method here needs otherwise.
 Budgets (one H100; the `small` model, 6 layers x 384, from scratch, so that a run takes minutes
@@ -136,6 +137,8 @@ SUITE_METHODS = {
 
 # Coconut's ProsQA recipe (reference: 50 epochs, 5 per stage, max_latent_stage 6, c_thought 1, reset)
 _COCONUT_PROSQA = {"c_thought": 1, "max_latent_stage": 6, "stage_share": 0.1, "reset_optimizer": True}
+# CODI's reference recipe: the teacher's CoT without its last step (its include_last_cot is off by default)
+_CODI = {"teacher_last_step": False}
 # Per suite and method: fields of the method's Config merged over the suite's method_options.
 RECIPES = {
     "prosqa-repro": {
@@ -145,15 +148,18 @@ RECIPES = {
         "coconut_no_curriculum": dict(_COCONUT_PROSQA),  # the ablations keep Coconut's recipe
         "coconut_no_thought": dict(_COCONUT_PROSQA),
         "coconut_pause_as_thought": dict(_COCONUT_PROSQA),
+        "codi": dict(_CODI),
     },
     "mult4-repro": {
         "icot": {"remove_per_stage": 8, "num_stages": 8},  # (8 - 2) x 8 = 48 >= 47 CoT tokens
         "coconut": {"c_thought": 1, "max_latent_stage": 4, "reset_optimizer": True},  # a thought per step
+        "codi": dict(_CODI),
     },
     "mult5-repro": {
         "cot": {"max_new_tokens": 128},  # 75 CoT tokens and the answer exceed the default 64
         "icot": {"remove_per_stage": 8, "num_stages": 12},  # (12 - 2) x 8 = 80 >= 75 CoT tokens
         "coconut": {"c_thought": 1, "max_latent_stage": 5, "reset_optimizer": True},  # a thought per step
+        "codi": dict(_CODI),
     },
 }
 

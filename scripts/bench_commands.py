@@ -217,6 +217,7 @@ def _execute(args: argparse.Namespace, knob_values: list[int | float] | None) ->
     specs = _specs(args)
     options = _options(args)
     failed = 0
+    finished = False
     try:
         for spec in specs:
             try:
@@ -229,8 +230,9 @@ def _execute(args: argparse.Namespace, knob_values: list[int | float] | None) ->
             if _is_main():
                 for result in results:
                     print(_summary(result, options.results_dir))
+        finished = True
     finally:
-        ddp.teardown()
+        ddp.teardown(wait=finished)
     return 1 if failed else 0
 
 

@@ -23,8 +23,10 @@ teacher sequence (teacher_ids, teacher_labels, teacher_mark), right-padded insid
 common length so that any collate keeps them together; masks are taken from the pad id, and
 columns that are padding in every row are dropped before the passes.
 
-Not carried over from the reference: LoRA (the backbone is trained in full), the option to drop
-the last CoT step from the teacher, and the dropout before the projection (0 there too).
+Not carried over from the reference: LoRA (the backbone is trained in full) and the dropout
+before the projection (0 there too). The reference's teacher drops the last CoT step by default
+(on GSM8K-Aug that step is the final computation, which repeats the answer); here that is
+`teacher_last_step=False`, which the reproduction suites set; the default keeps every step.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class Config(MethodConfig):
     alpha: float = 1.0  # weight of the student's answer cross-entropy
     beta: float = 1.0  # weight of the teacher's CoT + answer cross-entropy
     gamma: float = 1.0  # weight of the hidden-state distillation
+    teacher_last_step: bool = True  # the teacher's CoT keeps its last step (the reference drops it by
+    #                                  default: its include_last_cot is off; the repro suites follow it)
     compile: bool = False  # torch.compile each backbone block for the passes (CUDA only; speed, same function)
 
     def __post_init__(self) -> None:
@@ -147,7 +151,8 @@ class Codi(Method):
         student_labels = [-100] * (len(question) + len(thoughts)) + answer
         student_mark = [0] * len(student)
         student_mark[len(question) + len(thoughts) + marker] = 1
-        cot = list(itertools.chain.from_iterable(steps))
+        kept = steps if self.config.teacher_last_step else steps[:-1]
+        cot = list(itertools.chain.from_iterable(kept))
         teacher = question + cot + answer
         teacher_labels = [-100] * len(question) + cot + answer
         teacher_mark = [0] * len(teacher)

@@ -38,6 +38,23 @@ def test_encode_teacher_and_student():
         Config(distill_loss="cosine")
 
 
+def test_teacher_without_its_last_step_as_in_the_reference():
+    tok = tokenizer()
+    ex = next(e for e in EXAMPLES if len(e.steps) >= 2)
+    question, steps, answer = example_parts(tok, ex)
+    row = Codi(Config(latents=3, teacher_last_step=False), tok).encode(ex, 0)
+    cot = [t for s in steps[:-1] for t in s]
+    teacher = question + cot + answer
+    assert row["teacher_ids"][: len(teacher)] == teacher
+    assert [t for t in row["teacher_labels"] if t != -100] == cot + answer
+    marker = tok.convert_tokens_to_ids(ANSWER_MARKER)
+    assert row["teacher_ids"][row["teacher_mark"].index(1)] == marker
+    # the student is unchanged (only the common padded length may differ)
+    full = Codi(Config(latents=3), tok).encode(ex, 0)["input_ids"]
+    pad = tok.pad_token_id
+    assert [t for t in row["input_ids"] if t != pad] == [t for t in full if t != pad]
+
+
 def test_student_passes_match_naive_recomputation():
     tok = tokenizer()
     method = Codi(Config(latents=3), tok)

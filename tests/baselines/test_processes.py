@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -122,25 +123,38 @@ def _every_method() -> list[str]:
     return list(all_methods())
 
 
-# universal_act: once, under a fully loaded machine, one gloo rank aborted ("terminate called without
-# an active exception") before the run ended; it passes when run again. Kept, marked, until the
-# cause is found (a lead, not a result).
-FLAKY_UNDER_DDP = {"universal_act"}
+# A gloo rank has aborted at random, twice in many runs and only under a fully loaded machine
+# (universal_act once, coconut_pause_as_thought once): "terminate called without an active
+# exception", SIGABRT, no Python traceback; the same test passes when run again, and six
+# concurrent repeats did not reproduce it. The cause is open (a lead, not a result). Such a run is
+# retried once, with a warning, so the check itself (ranks equal, one-process curve) stays strict.
+GLOO_ABORT = "terminate called without an active exception"
+
+
+def _torchrun(spec, tmp_path: Path) -> subprocess.CompletedProcess:
+    for attempt in (1, 2):
+        torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr",
+                    "127.0.0.1", "--master-port", str(_free_port())]
+        out = tmp_path / f"try{attempt}"
+        done = subprocess.run(torchrun + cli(spec, out / "ddp", out / "ddp-ck")[1:], cwd=REPO, env=env(),
+                              capture_output=True, text=True, timeout=300)
+        if done.returncode == 0 or GLOO_ABORT not in done.stderr or attempt == 2:
+            for name in ("ddp", "ddp-ck"):
+                if (out / name).exists():
+                    (out / name).rename(tmp_path / name)
+            return done
+        warnings.warn(f"{spec.method}: a gloo rank aborted ({GLOO_ABORT!r}); retrying once")
+    raise AssertionError("unreachable")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", [pytest.param(m, marks=pytest.mark.xfail(
-    reason="a gloo rank once aborted under load; cause under investigation", strict=False))
-    if m in FLAKY_UNDER_DDP else m for m in _every_method()])
+@pytest.mark.parametrize("method", _every_method())
 def test_every_method_trains_under_ddp_like_one_process(tmp_path, method):
     """Each method (several passes per step included: coconut, codi, icot) under two gloo ranks:
     no unused-parameter error, ranks end equal, the loss curve is the one-process curve (2-digit
     products: every row the same length, so each shard's mean is the global mean's half)."""
     spec = replace(SPEC, method=method, steps=6)
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-                "--master-port", str(_free_port())]
-    done = subprocess.run(torchrun + cli(spec, tmp_path / "ddp", tmp_path / "ddp-ck")[1:], cwd=REPO, env=env(),
-                          capture_output=True, text=True, timeout=300)
+    done = _torchrun(spec, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     two = only_result(tmp_path / "ddp")
     torch.set_num_threads(1)
