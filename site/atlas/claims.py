@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from atlas.inputs import InputError
+from atlas.results import shortened
 from baselines.results import Group, Result, Stat, aggregate
 
 MIN_SEEDS = 3
@@ -175,7 +176,13 @@ class ClaimView:
 
 
 def evaluate(claim: Claim, papers: dict, results: list[Result]) -> ClaimView:
+    """The claim's paper numbers, our groups and the verdict. Runs shortened below their suite's
+    budget can show that a claim holds, never that it does not: a "does not hold" from them
+    is reported as inconclusive at our budget."""
     ours = {m: group_of(claim, m, results) for m in (claim.a, claim.b)}
     stats = {m: g.stat(claim.metric, "test") if g is not None else None for m, g in ours.items()}
     numbers = [(row, paper_rows(papers[claim.paper], row)[0]) for row in claim.paper_rows]
-    return ClaimView(claim, numbers, ours, stats, verdict(claim.kind, claim.threshold, stats[claim.a], stats[claim.b]))
+    result = verdict(claim.kind, claim.threshold, stats[claim.a], stats[claim.b])
+    if result == FAILS and any(shortened(r) for g in ours.values() if g is not None for r in g.runs):
+        result = INCONCLUSIVE
+    return ClaimView(claim, numbers, ours, stats, result)

@@ -23,9 +23,9 @@ from atlas import benchmarks, tables
 from atlas.inputs import Inputs, Study
 from atlas.model import SiteModel
 from atlas.claims import evaluate
-from atlas.results import headline, is_too_short, measured, reproduce, task_key
+from atlas.results import headline, is_too_short, measured, reproduce, shortened, task_key
 from atlas.studies import study_page
-from atlas.results_text import SHORT_NOTE, accuracy_cell, interval_cell, knob_words, leaderboard_bars
+from atlas.results_text import SHORT_NOTE, accuracy_cell, interval_cell, knob_words, leaderboard_bars, shortened_note
 from atlas.text import (
     code_fence,
     doc_inline,
@@ -271,7 +271,7 @@ def render_pages(model: SiteModel, directory_urls: bool = True) -> Rendered:
     claims = [evaluate(claim, model.inputs.catalog.by_id, model.inputs.results) for claim in model.inputs.claims]
     render("results/claims.md", "results_claims.md.j2", "results/claims.yaml",
            "Published claims tested by the reproduction suites, with the papers' numbers, ours and a verdict",
-           claims=claims, task_key=task_key)
+           claims=claims, task_key=task_key, shortened=shortened, shortened_note=shortened_note)
     for task in model.results.values():
         render(f"results/{task.key}.md", "results_task.md.j2", task=task)
     sections = [

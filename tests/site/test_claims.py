@@ -76,6 +76,28 @@ def test_real_claims_read_the_catalog_and_are_not_run_yet(catalog):
     assert all(g is None for g in first.ours.values())
 
 
+def test_shortened_runs_never_refute_a_claim(catalog):
+    """The same numbers refute a claim at the suite's budget, and are inconclusive when shortened."""
+    from baselines.results import Result
+
+    [claim] = [c for c in read_claims(CLAIMS, catalog.by_id) if c.id == "icot-beats-no-cot-mult4"]
+    base = Result.model_validate_json((REPO / "tests" / "fixtures" / "results" / "multiplication" / "cot"
+                                       / "cot-s0.json").read_text())
+    assert base.task["name"] == "multiplication" and base.task["options"] == {"digits": 4}
+
+    def run(method: str, seed: int, steps: int) -> Result:
+        test = base.eval[-1].model_copy(update={"accuracy": 0.0})
+        budget = base.budget.model_copy(update={"optimizer_steps": steps, "batch_size": 128,
+                                                "examples_seen": steps * 128})
+        return base.model_copy(update={"run_id": f"{method}-{seed}", "method": method, "seed": seed,
+                                       "suite": "mult4-repro", "budget": budget, "eval": [*base.eval[:-1], test]})
+
+    full = [run(m, s, 20000) for m in ("icot", "no_cot") for s in range(3)]
+    short = [run(m, s, 2000) for m in ("icot", "no_cot") for s in range(3)]
+    assert evaluate(claim, catalog.by_id, full).verdict == FAILS
+    assert evaluate(claim, catalog.by_id, short).verdict == INCONCLUSIVE
+
+
 @pytest.mark.parametrize("edit, field", [
     (lambda c: c.pop("metric"), "field `metric`: missing"),
     (lambda c: c.update(rule={"kind": "greater"}), "field `rule`"),
