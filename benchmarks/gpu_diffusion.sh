@@ -19,11 +19,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-build/diffusion-out}
-# packages the GPU machine lacks (pydantic, ...), carried as wheels in .whl/
-if compgen -G ".whl/*.whl" >/dev/null && ! python3 -c "import pydantic" 2>/dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    && export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
-fi
+. benchmarks/gpu_wheels.sh  # pydantic and the like from .whl/, when missing
 quick=${QUICK:-0}
 python=${PYTHON:-python3}
 mkdir -p "$out"

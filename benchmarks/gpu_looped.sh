@@ -16,11 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-build/gpu-looped-out}
-# packages the GPU machine lacks (pydantic, ...), carried as wheels in .whl/
-if compgen -G ".whl/*.whl" >/dev/null && ! python3 -c "import pydantic" 2>/dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    && export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
-fi
+. benchmarks/gpu_wheels.sh  # pydantic and the like from .whl/, when missing
 PY=${PYTHON:-python3}
 SHARDS=${SHARDS:-8}
 DEVICE=${DEVICE:-cuda}  # cpu: a check of the script itself
