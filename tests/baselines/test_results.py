@@ -14,7 +14,9 @@ from baselines import results
 from baselines.results import Result, ResultError, Stat, aggregate, read_result, write_result
 
 REPO = Path(__file__).resolve().parents[2]
-OLD = results.result_files(REPO / "results")  # the study summaries under results/studies are not runs
+# the schema-1 run files of results/ (the study summaries under results/studies are not runs)
+ALL = results.result_files(REPO / "results")
+OLD = [p for p in ALL if json.loads(p.read_text(encoding="utf-8")).get("schema_version") == 1]
 
 
 def make(seed: int, accuracy: float, *, method: str = "pause", knob_value: int = 2, steps: int = 10,
@@ -98,14 +100,17 @@ def test_schema_2_completed_results_need_selection_provenance_and_both_splits():
 
 @pytest.mark.skipif(not OLD, reason="no schema-1 files in results/")
 def test_schema_1_files_are_still_read_and_marked(tmp_path):
+    assert OLD  # the repository keeps some
     for path in OLD:
         result = read_result(path)
         assert result.schema_version == 1 and result.legacy and result.selection is None
         assert result.headline().split == "test"
     shutil.copytree(REPO / "results", tmp_path / "r", ignore=shutil.ignore_patterns("index.json"))
-    assert results.validate(tmp_path / "r") == (len(OLD), {})
+    assert results.validate(tmp_path / "r") == (len(ALL), {})
     groups = aggregate(results.read_results(tmp_path / "r"))
-    assert groups and all(g.legacy for g in groups)
+    legacy = [g for g in groups if g.legacy]
+    assert legacy and all(r.schema_version == 1 for g in legacy for r in g.runs)
+    assert all(r.schema_version == 2 for g in groups if not g.legacy for r in g.runs)  # never mixed
 
 
 def test_read_errors_name_the_file_and_field(tmp_path):
@@ -178,5 +183,5 @@ def test_bench_report_prints_accuracy_over_seeds(tmp_path, capsys):
         write_result(make(seed, accuracy), tmp_path)
     assert main(["bench", "report", "--results-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "prosqa pause pauses=2: 60.0 ± 10.0 [35.2, 84.8] over seeds [0, 1, 2] (chance 50)" in out
+    assert "prosqa pause pauses=2 [no suite, 10 x 4]: 60.0 ± 10.0 [35.2, 84.8] over seeds [0, 1, 2] (chance 50)" in out
     assert "3 result(s)" in out and json.loads((tmp_path / "index.json").read_text())["schema_version"] == 2
