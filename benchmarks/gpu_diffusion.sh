@@ -61,11 +61,11 @@ for task in sudoku countdown; do
     done
   done
 done
-( sleep "${DEADLINE_S:-310}"; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done ) &
+( sleep "${DEADLINE_S:-310}"; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done ) </dev/null >/dev/null 2>&1 &  # no open pipe of ours: a caller waiting for our output ends with us
 watchdog=$!
 failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=$((failed + 1)); done
-kill "$watchdog" 2>/dev/null
+pkill -P "$watchdog" 2>/dev/null; kill "$watchdog" 2>/dev/null  # its sleep too
 echo "study runs: ${#pids[@]} started, $failed failed or stopped ($(( $(date +%s) - started )) s)"
 for log in "$logs"/*-s*.log; do echo "== $log"; tail -n 3 "$log"; done
 

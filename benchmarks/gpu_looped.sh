@@ -35,10 +35,10 @@ for ((i = 0; i < SHARDS; i++)); do
   pids+=($!)
   sleep 2  # CUDA contexts created at the same instant were seen to fail
 done
-( sleep "$DEADLINE_S"; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done ) &
+( sleep "$DEADLINE_S"; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done ) </dev/null >/dev/null 2>&1 &  # no open pipe of ours: a caller waiting for our output ends with us
 watchdog=$!
 for p in "${pids[@]}"; do wait "$p"; done
-kill "$watchdog" 2>/dev/null
+pkill -P "$watchdog" 2>/dev/null; kill "$watchdog" 2>/dev/null  # its sleep too
 echo "studies: $(( $(date +%s) - start )) s"
 grep -h "FAILED\|Traceback" "$logs"/shard-*.log | head -20
 "$PY" -m scripts.depth_ladder summarize "${quick[@]}" --out "$OUT/summaries" 2>&1 | tee "$logs/summary.log"

@@ -50,13 +50,13 @@ for suite in $SUITES; do
   done
 done
 echo "started ${#pids[@]} runs in $(( $(date +%s) - start )) s"
-( sleep "$DEADLINE_S"; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done ) &
+( sleep "$DEADLINE_S"; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done ) </dev/null >/dev/null 2>&1 &  # no open pipe of ours: a caller waiting for our output ends with us
 watchdog=$!
 for i in "${!pids[@]}"; do
   wait "${pids[$i]}"
   echo "${names[$i]} exit $? at +$(( $(date +%s) - start ))s" >>"$OUT/summary.txt"
 done
-kill "$watchdog" 2>/dev/null
+pkill -P "$watchdog" 2>/dev/null; kill "$watchdog" 2>/dev/null  # its sleep too
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader >>"$OUT/summary.txt" 2>/dev/null
 "$PY" - "$OUT/results" >>"$OUT/summary.txt" <<'EOF'
 import json, sys
