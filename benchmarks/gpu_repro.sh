@@ -26,7 +26,9 @@ SEEDS=${SEEDS:-0 1 2}
 DEADLINE_S=${DEADLINE_S:-540}
 mkdir -p "$OUT/results" "$OUT/logs"
 export HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" LATENT_DATA_DIR=${LATENT_DATA_DIR:-$PWD/data}
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+# the official files: $LATENT_DATA_DIR, else data/ (carried to a GPU machine), else the harness's ../shared/data
+[ -z "${LATENT_DATA_DIR:-}" ] && [ -d data/coconut ] && export LATENT_DATA_DIR=$PWD/data
 [ -n "${LATENT_GIT_COMMIT:-}" ] || echo "warning: LATENT_GIT_COMMIT is not set; results record the tree's .git" >&2
 extra=()
 [ -n "${STEPS:-}" ] && extra+=(--steps "$STEPS")

@@ -27,12 +27,12 @@ def test_gpu_repro_script_runs_each_method_and_seed_and_packs_the_results(tmp_pa
     with tarfile.open(out / "results.tgz") as archive:
         files = [m for m in archive.getmembers() if m.name.endswith(".json")]
         results = [Result.model_validate_json(archive.extractfile(m).read()) for m in files]
-    assert sorted((r.method, r.seed) for r in results) == [("cot", 0), ("cot", 1), ("no_cot", 0), ("no_cot", 1)]
+    summary = (out / "summary.txt").read_text()
+    assert sorted((r.method, r.seed) for r in results) == [("cot", 0), ("cot", 1), ("no_cot", 0), ("no_cot", 1)], summary
     assert all(r.status == "completed" and r.suite == "mult4-repro" and r.budget.optimizer_steps == 2
                and r.environment.git_commit == "0" * 40 for r in results)
     with tarfile.open(out / "logs.tgz") as archive:
         assert len([m for m in archive.getmembers() if m.name.endswith(".log")]) == 4
-    summary = (out / "summary.txt").read_text()
     for method in ("no_cot", "cot"):
         for seed in (0, 1):
             assert f"mult4-repro-{method}-s{seed} exit 0" in summary
