@@ -9,8 +9,9 @@ with no knob); when a task only has sweep runs of a method, its largest compute 
 Runs of the short suites (`smoke`, `*-short`) only show that a method runs end to end: their
 budget is too small for the accuracy to mean anything, and every page that shows them says so.
 
-Runs are averaged only with runs of the same setting (suite, optimizer steps x batch size, model):
-a method's leaderboard row is its setting with the largest budget, the others are listed apart.
+Runs are averaged only with runs of the same setting (the whole recipe but the seed, as
+`latent bench report` groups them; shown as suite, optimizer steps x batch size and model): a
+method's leaderboard row is its setting with the largest budget, the others are listed apart.
 A run of a suite trained for fewer steps than the suite's budget is labelled as shortened.
 """
 
@@ -22,7 +23,7 @@ from statistics import mean, stdev
 
 from atlas.charts import Series
 from atlas.text import slug
-from baselines.results import Metrics, Result
+from baselines.results import Metrics, Result, setting_of
 from baselines.suites import SUITES
 
 
@@ -47,7 +48,8 @@ class Row:
     too_short: bool = False  # every run comes from a short suite
     model: str = ""  # the backbone, e.g. "small (10.9 M parameters, from scratch)"
     budget: str = ""  # optimizer steps x batch size, e.g. "2000 x 64"
-    setting: str = ""  # the suite and budget the runs share, e.g. "mult4-repro, 2000 × 128"
+    setting: str = ""  # the suite and budget the runs share, e.g. "mult4-repro, 2000 × 128" (for reading)
+    key: str = ""  # what the runs share exactly: their recipe without the seed (baselines.results.setting_of)
     examples: int = 0  # training examples seen (optimizer steps x batch size)
     shortened: str | None = None  # e.g. "2,000 of the suite's 20,000 optimizer steps"
 
@@ -86,7 +88,8 @@ def shortened(result: Result) -> str | None:
 
 
 def setting(result: Result) -> str:
-    """The suite and budget a run shares with the runs it is averaged with."""
+    """The suite, budget and model of a run, for reading (runs are grouped by their whole recipe,
+    baselines.results.setting_of)."""
     return (f"{result.suite or 'no suite'}, {result.budget.optimizer_steps} × {result.budget.batch_size}, "
             f"{model_label(result)}")
 
@@ -164,20 +167,20 @@ class TaskResults:
             for result in self.completed:
                 metrics = headline(result)
                 if metrics is not None:
-                    groups[(result.method, result.knob_value, setting(result))].append((result, metrics))
+                    groups[(result.method, result.knob_value, setting_of(result))].append((result, metrics))
             self._rows = [_row(runs) for _, runs in
                           sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2]))]
         rows = [r for r in self._rows if method is None or r.method == method]
         if every_setting:
             return rows
-        headline_setting = {r.method: r.setting for r in self.leaderboard()}
-        return [r for r in rows if r.setting == headline_setting.get(r.method)]
+        headline_setting = {r.method: r.key for r in self.leaderboard()}
+        return [r for r in rows if r.key == headline_setting.get(r.method)]
 
     def other_settings(self) -> list[Row]:
         """Trained-setting rows of settings that are not their method's leaderboard row (another
         suite, a shorter budget), by method then setting."""
-        board = {(r.method, r.setting) for r in self.leaderboard()}
-        return [r for r in self.rows(every_setting=True) if r.trained and (r.method, r.setting) not in board]
+        board = {(r.method, r.key) for r in self.leaderboard()}
+        return [r for r in self.rows(every_setting=True) if r.trained and (r.method, r.key) not in board]
 
     def leaderboard(self) -> list[Row]:
         """One row per method (its trained setting), best accuracy first (computed once)."""
@@ -255,6 +258,7 @@ def _row(runs: list[tuple[Result, Metrics]]) -> Row:
         model=" / ".join(sorted({model_label(r) for r, _ in runs})),
         budget=" / ".join(budgets),
         setting=setting(first),
+        key=setting_of(first),
         examples=first.budget.examples_seen,
         shortened=shortened(first),
     )
